@@ -1,0 +1,227 @@
+"""`slug`: the command line over unlearnkit.slug (each command a few lines over a library function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from ._core import UnlearnkitError, echo_json, make_app, run_app
+
+# Local workaround (reported to the core): with typer 0.29, which vendors its own click, the core's
+# error class derives from the *real* click's ClickException, which typer does not catch, so a user error
+# ends in a traceback with exit code 1. Re-raising it as typer's ClickException restores "Error: ...",
+# exit code 2. Harmless once the core is fixed.
+_TyperClickException = getattr(getattr(typer.core, "_click", None), "exceptions", click).ClickException
+
+
+class _UserError(_TyperClickException):
+    exit_code = 2
+
+
+class _SlugGroup(TyperGroup):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UnlearnkitError as err:
+            raise _UserError(str(err)) from None
+        except click.ClickException as err:
+            if isinstance(err, _TyperClickException):
+                raise
+            raise _UserError(err.format_message()) from None
+
+    def list_commands(self, ctx):
+        return list(self.commands)
+
+
+def _app(name: str, help: str) -> typer.Typer:
+    a = make_app(name, help)
+    a.info.cls = _SlugGroup
+    return a
+
+
+app = _app("slug", "SLUG: forget a name/concept in CLIP with one gradient and a single-layer update.\n\n"
+               "Workflow: data download -> data create-forget -> grads -> layers -> unlearn -> eval. "
+               "`slug demo` runs everything offline on a tiny CLIP trained on captioned digits.")
+data_app = _app("data", "LAION-style data: download url lists into webdataset shards, build forget sets.")
+app.add_typer(data_app, name="data")
+
+MODEL = typer.Option("ViT-B-32", "--model", help="open_clip model name (or slug-tiny-clip).")
+PRETRAINED = typer.Option("laion400m_e32", "--pretrained", help="open_clip pretrained tag ('' for none).")
+CHECKPOINT = typer.Option(None, "--checkpoint", help="A slug CLIP checkpoint (.safetensors); wins over --model.")
+DEVICE = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ...")
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing output files.")
+
+
+def _bundle(model: str, pretrained: str, checkpoint: Path | None, device: str):
+    from .models import load_clip
+
+    return load_clip(model, pretrained or None, checkpoint, device)
+
+
+@data_app.command("download")
+def data_download(
+    url_list: Path = typer.Argument(..., help="parquet / csv / tsv with a url and a caption column."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for 00000.tar, 00000_stats.json ..."),
+    url_col: str = typer.Option("url", help="URL column name (LAION parquet: URL)."),
+    caption_col: str = typer.Option("caption", help="Caption column name (LAION parquet: TEXT)."),
+    image_size: int = typer.Option(256, help="Images are resized (with border) to this size."),
+    processes: int = typer.Option(1, help="img2dataset processes."),
+    threads: int = typer.Option(4, help="img2dataset download threads per process."),
+    samples_per_shard: int = typer.Option(10000, help="Samples per tar shard."),
+    overwrite: bool = OVERWRITE,
+):
+    """Download images with img2dataset into webdataset shards; failed URLs are counted, not fatal."""
+    from .download import download
+
+    r = download(url_list, output, url_col=url_col, caption_col=caption_col, image_size=image_size,
+                 processes=processes, threads=threads, samples_per_shard=samples_per_shard, overwrite=overwrite)
+    typer.echo(f"{r.successes} of {r.total} downloaded ({r.failures} failed) into {len(r.shards)} shard(s) in {r.output}")
+
+
+@data_app.command("create-forget")
+def data_create_forget(
+    name: str = typer.Option(..., "--name", help="Name or concept; captions containing it (any case) are kept."),
+    shards: list[Path] = typer.Option(..., "--shards", help="Shard files, folders or brace ranges (repeatable)."),
+    out: Path = typer.Option(None, "--out", help="Output tar (default: ./tar_files/<name>.tar)."),
+    max_images: int = typer.Option(None, "--max-images", help="Stop after this many matches."),
+    overwrite: bool = OVERWRITE,
+):
+    """Build the forget set: stream the shards, keep every sample whose caption mentions --name."""
+    from .forget_set import create_forget_set
+
+    out = out or Path("tar_files") / f"{name.replace(' ', '_')}.tar"
+    r = create_forget_set(name, shards, out, max_images=max_images, overwrite=overwrite)
+    typer.echo(f"{r.matched} of {r.scanned} samples in {r.shards} shard(s) mention {name!r} -> {r.path}")
+
+
+@app.command("grads")
+def grads(
+    forget: Path = typer.Option(..., "--forget", help="Forget-set tar (from `slug data create-forget`)."),
+    retain: list[Path] = typer.Option(..., "--retain", help="Retain shard(s), e.g. laion400m/00000.tar."),
+    out_dir: Path = typer.Option(Path("grads"), "--out-dir", help="Writes forget.safetensors, retain.safetensors."),
+    batch_size: int = typer.Option(16, help="Batch size of both passes (the paper's 16)."),
+    retain_limit: int = typer.Option(None, help="Use only the first N retain samples."),
+    model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
+    overwrite: bool = OVERWRITE,
+):
+    """One pass each: forget gradient of 1 - cos(image, caption), retain gradient of the CLIP loss.
+    Runs under `torchrun --nproc-per-node N slug grads ...` with gradients all-reduced."""
+    from .workflow import compute_grads
+
+    echo_json(compute_grads(_bundle(model, pretrained, checkpoint, device), forget, retain, out_dir,
+                            batch_size=batch_size, retain_limit=retain_limit, device=device, overwrite=overwrite))
+
+
+@app.command("layers")
+def layers(
+    grads_dir: Path = typer.Option(Path("grads"), "--grads-dir", help="Output folder of `slug grads`."),
+    out_dir: Path = typer.Option(Path("."), "--out-dir", help="Writes layers.json and layers.png."),
+    include_norm: bool = typer.Option(False, help="Also consider LayerNorm weights."),
+    model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, overwrite: bool = OVERWRITE,
+):
+    """Importance and alignment of every candidate tensor; the Pareto set per tower (JSON + log-log PNG)."""
+    from .workflow import select_layers
+
+    scores = select_layers(_bundle(model, pretrained, checkpoint, "cpu"), grads_dir, out_dir,
+                           include_norm=include_norm, overwrite=overwrite)
+    for s in scores:
+        if s.pareto:
+            typer.echo(f"{s.tower:6s} {s.name:60s} importance {s.importance:.3g}  alignment {s.alignment:.3g}")
+
+
+def _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device):
+    from .workflow import build_evaluator
+
+    return build_evaluator(bundle, name, forget_images, names_file=names_file, utility_folder=utility_folder,
+                           utility_fraction=utility_fraction, device=device)
+
+
+NAME = typer.Option(..., "--name", help="The identity being forgotten (one of the names list).")
+FORGET_IMAGES = typer.Option(..., "--forget-images", help="Tar of the identity's images for forget accuracy.")
+NAMES_FILE = typer.Option(None, "--names-file", help="Zero-shot label set, one name per line (CelebA names).")
+UTILITY = typer.Option(None, "--utility-folder", help="ImageNet-style val folder for zero-shot utility.")
+
+
+@app.command("unlearn")
+def unlearn(
+    name: str = NAME, forget_images: Path = FORGET_IMAGES, names_file: Path = NAMES_FILE,
+    utility_folder: Path = UTILITY,
+    utility_fraction: float = typer.Option(0.05, help="Fixed seeded fraction of the utility set used in search."),
+    grads_dir: Path = typer.Option(Path("grads"), "--grads-dir"),
+    layers_json: Path = typer.Option(Path("layers.json"), "--layers"),
+    out: Path = typer.Option(Path("unlearned.safetensors"), "--out", help="The unlearned model."),
+    log: Path = typer.Option(Path("search.jsonl"), "--log", help="Every search trial, JSON lines."),
+    target: str = typer.Option("top5", help="top5 (paper: top-5 forget accuracy 0) or top1."),
+    threshold: float = typer.Option(0.0, help="Forget accuracy (%) at or below which the target counts as reached."),
+    max_iter: int = typer.Option(10, help="Search iterations per layer."),
+    towers: str = typer.Option("vision,text", help="Towers whose Pareto layers are searched."),
+    model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
+    overwrite: bool = OVERWRITE,
+):
+    """Binary-search the step on every Pareto layer, pick the layer with the best utility at the forget
+    target, apply that single-layer update once and save the model."""
+    from .workflow import unlearn as run
+
+    bundle = _bundle(model, pretrained, checkpoint, device)
+    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device)
+    s = run(bundle, grads_dir, layers_json, ev, out, log, target=target, threshold=threshold, max_iter=max_iter,
+            towers=[t.strip() for t in towers.split(",") if t.strip()], overwrite=overwrite)
+    echo_json({k: s[k] for k in ("layer", "step", "search_seconds", "before", "after")})
+
+
+@app.command("eval")
+def evaluate(
+    name: str = NAME, forget_images: Path = FORGET_IMAGES, names_file: Path = NAMES_FILE,
+    utility_folder: Path = UTILITY,
+    utility_fraction: float = typer.Option(1.0, help="Fraction of the utility set (1.0 = all)."),
+    heldout: Path = typer.Option(None, "--heldout", help="Held-out shard (e.g. CC3M) for the MIA."),
+    model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
+):
+    """Forget accuracy, zero-shot utility and MIA accuracy of a model (original, SLUG or a baseline)."""
+    from .workflow import evaluate as run
+
+    bundle = _bundle(model, pretrained, checkpoint, device)
+    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device)
+    echo_json(run(bundle, ev, forget_tar=forget_images, heldout=heldout, device=device))
+
+
+@app.command("baseline")
+def baseline(
+    method: str = typer.Argument(..., help="ft, ga, ga+ft, salun or ssd."),
+    forget: Path = typer.Option(..., "--forget"), retain: list[Path] = typer.Option(..., "--retain"),
+    out: Path = typer.Option(..., "--out"), grads_dir: Path = typer.Option(None, "--grads-dir"),
+    epochs: int = typer.Option(10), lr: float = typer.Option(1e-7), batch_size: int = typer.Option(32),
+    model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
+    overwrite: bool = OVERWRITE,
+):
+    """A comparison baseline on the same forget/retain data (CLIP-loss versions, see README)."""
+    from .workflow import run_baseline
+
+    echo_json(run_baseline(_bundle(model, pretrained, checkpoint, device), method, forget, retain, out,
+                           grads_dir=grads_dir, epochs=epochs, lr=lr, batch_size=batch_size, device=device,
+                           overwrite=overwrite))
+
+
+@app.command("demo")
+def demo(
+    work_dir: Path = typer.Option(Path("slug-demo"), "--work-dir", help="Cache for the tiny CLIP and all outputs."),
+    digit: str = typer.Option("seven", help="Digit name to forget."),
+    train_epochs: int = typer.Option(30, help="Tiny CLIP training epochs (cached per value)."),
+    threshold: float = typer.Option(5.0, help="Forget top-1 accuracy (%) that counts as forgotten."),
+    towers: str = typer.Option("vision,text", help="Towers searched."),
+    baseline: bool = typer.Option(True, help="Also time GA+FT to the same forget accuracy."),
+):
+    """Offline demo: tiny CLIP on captioned digits, SLUG forgets one digit name, compared with GA+FT."""
+    from .demo import DemoConfig, run_digits_demo
+
+    cfg = DemoConfig(digit=digit, train_epochs=train_epochs, threshold=threshold, run_baseline=baseline,
+                     towers=tuple(t.strip() for t in towers.split(",") if t.strip()))
+    run_digits_demo(work_dir, cfg, log=typer.echo)
+    typer.echo(f"results: {work_dir / 'demo_results.json'}")
+
+
+def main() -> None:
+    run_app(app)

@@ -1,0 +1,58 @@
+"""Model checkpoints that carry their own configuration.
+
+A checkpoint holds the model's constructor arguments (``model_config``) beside its weights, plus free-form
+``meta`` (data set, forget-request checksum, training config, epoch, metrics). Anyone can rebuild the model
+from the file alone, and tools can refuse to compare models trained on different requests.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import UnlearnkitError
+from .io import load_torch, save_torch
+
+CHECKPOINT_FORMAT = "unlearnkit.model/1"
+
+
+def _state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    from .distributed import unwrap
+
+    return {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}
+
+
+def save_model(path: str | os.PathLike, model: nn.Module, *, meta: dict | None = None,
+               train_state: dict | None = None) -> None:
+    """Write atomically; ``train_state`` (optimizer, scheduler, RNG) makes the file resumable."""
+    from .distributed import unwrap
+
+    config = getattr(unwrap(model), "model_config", None)
+    if config is None:
+        raise ValueError("model has no model_config: build it with create_model")
+    payload: dict[str, Any] = {"format": CHECKPOINT_FORMAT, "model_config": config,
+                               "state_dict": _state_dict(model), "meta": meta or {}}
+    if train_state is not None:
+        payload["train_state"] = train_state
+    save_torch(path, payload)
+
+
+def read_checkpoint(path: str | os.PathLike, md5: str | None = None) -> dict:
+    ckpt = load_torch(path, md5=md5)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise UnlearnkitError(f"{path} is not an unlearnkit checkpoint (use load_weights for plain state dicts)")
+    return ckpt
+
+
+def load_model(path: str | os.PathLike, map_location: Any = "cpu", md5: str | None = None) -> tuple[nn.Module, dict]:
+    """Rebuild the model a checkpoint describes and load its weights; returns ``(model, meta)``."""
+    from .models import create_model
+
+    ckpt = read_checkpoint(path, md5=md5)
+    cfg = ckpt["model_config"]
+    model = create_model(cfg["name"], cfg["num_classes"], in_chans=cfg.get("in_chans", 3), **cfg.get("kwargs", {}))
+    model.load_state_dict(ckpt["state_dict"])
+    return model.to(map_location), ckpt.get("meta", {})

@@ -1,0 +1,223 @@
+"""Forget requests: which training samples must be forgotten, saved as a verifiable file.
+
+A request is data. Every method, the retrained reference and every metric read the same file, and its
+checksum proves they refer to the same samples of the same data set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ChecksumError, UnlearnkitError
+from ..io import check_writable, load_json, save_json, sha256_hex
+from .base import LabeledDataset
+
+REQUEST_FORMAT = "unlearnkit.forget-request/1"
+KINDS = ("class", "random", "subclass", "indices")
+
+
+def _checksum(dataset: str, size: int, indices: tuple[int, ...]) -> str:
+    payload = f"{dataset}|{size}|" + ",".join(map(str, indices))
+    return sha256_hex(payload.encode())
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """Indices (into the training split of ``dataset``) to forget, and how they were chosen."""
+
+    dataset: str
+    dataset_size: int
+    kind: str
+    indices: tuple[int, ...]
+    classes: tuple[int, ...] = ()
+    fraction: float | None = None
+    count: int | None = None
+    pick: str | None = None
+    seed: int | None = None
+    checksum: str = field(default="")
+
+    def __post_init__(self):
+        if not self.checksum:
+            object.__setattr__(self, "checksum", _checksum(self.dataset, self.dataset_size, self.indices))
+
+    # -- construction -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _make(train: LabeledDataset, kind: str, positions, **kw) -> ForgetRequest:
+        idx = tuple(sorted({int(i) for i in np.asarray(positions).ravel()}))
+        if not idx:
+            raise UnlearnkitError("the forget request selects no samples")
+        return ForgetRequest(dataset=train.info.name, dataset_size=len(train), kind=kind, indices=idx, **kw)
+
+    @staticmethod
+    def _check_classes(train: LabeledDataset, classes) -> tuple[int, ...]:
+        classes = tuple(int(c) for c in classes)
+        if not classes:
+            raise UnlearnkitError("name at least one class to forget")
+        n = train.info.num_classes or int(train.targets.max()) + 1
+        bad = [c for c in classes if not 0 <= c < n]
+        if bad:
+            raise UnlearnkitError(f"class id {bad[0]} is out of range for {train.info.name} (0..{n - 1})")
+        return classes
+
+    @classmethod
+    def for_classes(cls, train: LabeledDataset, classes) -> ForgetRequest:
+        """Every training sample of the given classes (class-wise forgetting)."""
+        classes = cls._check_classes(train, classes)
+        return cls._make(train, "class", train.class_positions(classes), classes=classes)
+
+    @classmethod
+    def random(cls, train: LabeledDataset, fraction: float | None = None, count: int | None = None,
+               seed: int = 0) -> ForgetRequest:
+        """A seeded random fraction or count of the training set (random forgetting)."""
+        n = len(train)
+        k = _how_many(n, fraction, count)
+        pos = np.random.default_rng(seed).choice(n, size=k, replace=False)
+        return cls._make(train, "random", pos, fraction=fraction, count=count if fraction is None else None,
+                         seed=seed)
+
+    @classmethod
+    def subclass(cls, train: LabeledDataset, cls_id: int, fraction: float, pick: str = "random",
+                 seed: int = 0) -> ForgetRequest:
+        """A fraction of one class, drawn at random or the last ones in data set order (the PS setting)."""
+        (cls_id,) = cls._check_classes(train, [cls_id])
+        members = train.class_positions([cls_id])
+        k = _how_many(len(members), fraction, None)
+        if pick == "last":
+            pos = members[-k:]
+        elif pick == "random":
+            pos = np.random.default_rng(seed).choice(members, size=k, replace=False)
+        else:
+            raise UnlearnkitError(f"unknown pick {pick!r}; choose random or last")
+        return cls._make(train, "subclass", pos, classes=(cls_id,), fraction=fraction, pick=pick,
+                         seed=seed if pick == "random" else None)
+
+    @classmethod
+    def from_indices(cls, train: LabeledDataset, indices) -> ForgetRequest:
+        idx = np.asarray(list(indices), dtype=np.int64)
+        if idx.size == 0:
+            raise UnlearnkitError("the index list is empty")
+        bad = idx[(idx < 0) | (idx >= len(train))]
+        if bad.size:
+            raise UnlearnkitError(f"index {int(bad[0])} is out of range for {train.info.name} (0..{len(train) - 1})")
+        return cls._make(train, "indices", idx)
+
+    @classmethod
+    def from_index_file(cls, train: LabeledDataset, path: str | os.PathLike) -> ForgetRequest:
+        """Indices from a JSON list or a text file of integers (one per line, or comma separated)."""
+        return cls.from_indices(train, read_index_file(path))
+
+    # -- files --------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["format"] = REQUEST_FORMAT
+        d["indices"] = list(self.indices)
+        d["classes"] = list(self.classes)
+        d["num_forget"] = len(self.indices)
+        return d
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        check_writable(path, overwrite)
+        return save_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, dataset: str | None = None,
+             dataset_size: int | None = None) -> ForgetRequest:
+        """Load and verify: the checksum must match the indices, and the data set must be the expected one."""
+        d = load_json(path)
+        if not isinstance(d, dict) or d.get("format") != REQUEST_FORMAT:
+            raise UnlearnkitError(f"{path} is not an unlearnkit forget request")
+        try:
+            req = cls(dataset=d["dataset"], dataset_size=int(d["dataset_size"]), kind=d["kind"],
+                      indices=tuple(int(i) for i in d["indices"]), classes=tuple(d.get("classes") or ()),
+                      fraction=d.get("fraction"), count=d.get("count"), pick=d.get("pick"), seed=d.get("seed"),
+                      checksum="")
+        except (KeyError, TypeError, ValueError) as err:
+            raise UnlearnkitError(f"{path} is a malformed forget request ({err})") from None
+        if req.checksum != d.get("checksum"):
+            raise ChecksumError(f"checksum of {path} does not match its indices: the file was changed")
+        if dataset is not None and req.dataset != dataset:
+            raise UnlearnkitError(f"{path} is a request for data set {req.dataset!r}, not {dataset!r}")
+        if dataset_size is not None and req.dataset_size != dataset_size:
+            raise UnlearnkitError(
+                f"{path} was made for a training set of {req.dataset_size} samples, this one has {dataset_size}")
+        return req
+
+    def verify_against(self, train: LabeledDataset) -> None:
+        if self.dataset != train.info.name or self.dataset_size != len(train):
+            raise UnlearnkitError(
+                f"request is for {self.dataset} ({self.dataset_size} samples), "
+                f"not {train.info.name} ({len(train)} samples)")
+
+    @property
+    def short_id(self) -> str:
+        return self.checksum[:12]
+
+    def describe(self) -> str:
+        if self.kind == "class":
+            what = f"classes {list(self.classes)}"
+        elif self.kind == "subclass":
+            what = f"{self.pick} {self.fraction:g} of class {self.classes[0]}"
+        elif self.kind == "random":
+            what = f"random, seed {self.seed}"
+        else:
+            what = "listed indices"
+        return f"{self.kind} request on {self.dataset}: {len(self.indices)} samples ({what}), sha256 {self.short_id}"
+
+
+def _how_many(n: int, fraction: float | None, count: int | None) -> int:
+    if (fraction is None) == (count is None):
+        raise UnlearnkitError("give exactly one of fraction or count")
+    if fraction is not None:
+        if not 0 < fraction <= 1:
+            raise UnlearnkitError(f"fraction must be in (0, 1], got {fraction}")
+        return max(1, int(round(fraction * n)))
+    if not 1 <= count <= n:
+        raise UnlearnkitError(f"count must be between 1 and {n}, got {count}")
+    return int(count)
+
+
+def read_index_file(path: str | os.PathLike) -> list[int]:
+    path = Path(path)
+    if not path.is_file():
+        raise UnlearnkitError(f"index file not found: {path}")
+    text = path.read_text().strip()
+    if not text:
+        raise UnlearnkitError(f"index file {path} is empty")
+    try:
+        if text.startswith("[") or text.startswith("{"):
+            data = json.loads(text)
+            data = data["indices"] if isinstance(data, dict) else data
+            return [int(i) for i in data]
+        return [int(tok) for tok in text.replace(",", " ").split()]
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise UnlearnkitError(f"index file {path} must hold integers (JSON list or one per line)") from None
+
+
+@dataclass
+class Splits:
+    """The data sets a forget request induces: forget/retain from train, test (and its class parts)."""
+
+    forget: LabeledDataset
+    retain: LabeledDataset
+    test: LabeledDataset
+    test_forget: LabeledDataset | None = None
+    test_retain: LabeledDataset | None = None
+
+
+def make_splits(request: ForgetRequest, train: LabeledDataset, test: LabeledDataset) -> Splits:
+    request.verify_against(train)
+    mask = np.zeros(len(train), dtype=bool)
+    mask[list(request.indices)] = True
+    splits = Splits(forget=train.subset(np.flatnonzero(mask)), retain=train.subset(np.flatnonzero(~mask)), test=test)
+    if request.kind == "class":
+        in_forget = np.isin(test.targets, np.asarray(request.classes))
+        splits.test_forget = test.subset(np.flatnonzero(in_forget))
+        splits.test_retain = test.subset(np.flatnonzero(~in_forget))
+    return splits
