@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from unlearnkit.ps_unlearn.experiment import ExperimentOptions, train_original
 
 

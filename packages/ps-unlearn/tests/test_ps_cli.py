@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-
 from unlearnkit.ps_unlearn.cli import app
 from unlearnkit.ps_unlearn.presets import resolve_model_name
 from unlearnkit.shared.checkpoint import load_model, save_model
@@ -51,8 +50,23 @@ def test_rerun_refuses_to_overwrite(run_result):
 
 def test_ps_paper_mode_runs_every_epoch(digits_run):
     opts, _ = digits_run
-    result = runner.invoke(app, ["ps", "-o", opts.out_dir, "--stop-at", "none", "--epochs", "3", "--trainable",
-                                 "bias", "--pick", "last", "--no-mia"])
+    result = runner.invoke(
+        app,
+        [
+            "ps",
+            "-o",
+            opts.out_dir,
+            "--stop-at",
+            "none",
+            "--epochs",
+            "3",
+            "--trainable",
+            "bias",
+            "--pick",
+            "last",
+            "--no-mia",
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -64,11 +78,11 @@ def test_ps_paper_mode_runs_every_epoch(digits_run):
         (["ps", "--stop-at", "soon"], "--stop-at"),
         (["ps", "--ratio", "1.5"], "fraction"),
         (["naive", "--checkpoint", "nope.pt"], "not found"),
+        (["naive", "--solver", "qr"], "unknown solver"),
     ],
 )
-def test_user_errors_exit_2(digits_run, args, message):
-    opts, _ = digits_run
-    result = runner.invoke(app, [*args, "-o", opts.out_dir])
+def test_user_errors_exit_2(tmp_path, args, message):
+    result = runner.invoke(app, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert message in result.output
 

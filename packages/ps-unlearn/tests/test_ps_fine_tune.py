@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-
 from unlearnkit.ps_unlearn.ps import PSParams, prototype_surgery
 from unlearnkit.ps_unlearn.selection import select_trainable
 from unlearnkit.shared.data import load_dataset
@@ -30,7 +29,11 @@ def lenet():
 
 @pytest.mark.parametrize(
     "mode, moved",
-    [("weight", {"classifier.weight"}), ("bias", {"classifier.bias"}), ("layer", {"classifier.weight", "classifier.bias"})],
+    [
+        ("weight", {"classifier.weight"}),
+        ("bias", {"classifier.bias"}),
+        ("layer", {"classifier.weight", "classifier.bias"}),
+    ],
 )
 def test_only_chosen_tensors_change(lenet, forget_set, mode, moved):
     model = copy.deepcopy(lenet)
@@ -60,7 +63,9 @@ def test_ps_forgets_and_cached_features_match_full_forward(lenet, forget_set):
 
 def test_stops_at_target_forget_accuracy(lenet, forget_set):
     model = copy.deepcopy(lenet)
-    info = prototype_surgery(model, forget_set, PSParams(epochs=50, lr=0.05, batch_size=8, target_forget_acc=100.0))
+    info = prototype_surgery(
+        model, forget_set, PSParams(epochs=50, lr=0.05, batch_size=8, target_forget_acc=100.0)
+    )
     assert info["epochs_run"] == 1
 
 

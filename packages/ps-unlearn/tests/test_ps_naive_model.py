@@ -5,7 +5,6 @@ import copy
 import numpy as np
 import pytest
 import torch
-
 from unlearnkit.ps_unlearn.decomposition import naive_ps_weight
 from unlearnkit.ps_unlearn.naive import init_classifier_weight, naive_prototype_surgery
 from unlearnkit.ps_unlearn.ps import PSParams, prototype_surgery
@@ -28,8 +27,12 @@ def test_naive_matches_closed_form_and_keeps_other_tensors(digits_run):
     assert info["num_samples"] == len(train) and info["solver"] == "lstsq"
 
     feats, _ = extract_features(load_model(path)[0], train)
-    expected = naive_ps_weight(before["classifier.weight"], w_init, feats.double().numpy(), list(request.indices))
-    torch.testing.assert_close(model.classifier.weight.double(), torch.from_numpy(expected), atol=1e-5, rtol=1e-5)
+    expected = naive_ps_weight(
+        before["classifier.weight"], w_init, feats.double().numpy(), list(request.indices)
+    )
+    torch.testing.assert_close(
+        model.classifier.weight.double(), torch.from_numpy(expected), atol=1e-5, rtol=1e-5
+    )
     for name, tensor in model.state_dict().items():
         if name != "classifier.weight":
             assert torch.equal(tensor, before[name]), name

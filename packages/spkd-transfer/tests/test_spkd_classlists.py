@@ -1,5 +1,4 @@
 import pytest
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.spkd_transfer.classlists import (
     random_class_list,

@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.spkd_transfer.losses import (
     DISTILL_LOSSES,

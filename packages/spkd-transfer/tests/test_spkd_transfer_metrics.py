@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.metrics.cka import linear_cka
 from unlearnkit.shared.metrics.knn import knn_split

@@ -107,6 +107,10 @@ for _name, _mean, _std in [("vit-b-22k", HALF, HALF), ("vit-b-1k", IMAGENET_MEAN
     BACKBONE_SOURCES.register(_name, lambda req, n=_name, m=_mean, s=_std: _timm_backbone(req, n, m, s))
 
 
+def _embedded_kwargs(req: BackboneRequest) -> dict:
+    return {**EMBEDDED_ARCH["kwargs"], "img_size": req.image_size}
+
+
 def _tiny(req: BackboneRequest, name: str, kwargs: dict) -> tuple[nn.Module, BackboneSpec, dict]:
     """A small backbone on the data set's own resolution and normalisation; random (seeded) unless a
     checkpoint is given."""
@@ -119,6 +123,8 @@ def _tiny(req: BackboneRequest, name: str, kwargs: dict) -> tuple[nn.Module, Bac
 
 
 BACKBONE_SOURCES.register("vit-tiny-test", lambda req: _tiny(req, "vit-tiny-test", {"image_size": req.image_size}))
+# The embedded architecture with seeded random weights (or --checkpoint): fast tests and smoke runs.
+BACKBONE_SOURCES.register("tiny-random", lambda req: _tiny(req, EMBEDDED_ARCH["name"], _embedded_kwargs(req)))
 
 
 def _embedded(req: BackboneRequest) -> tuple[nn.Module, BackboneSpec, dict]:
@@ -127,7 +133,7 @@ def _embedded(req: BackboneRequest) -> tuple[nn.Module, BackboneSpec, dict]:
     from unlearnkit.shared.models import create_model
 
     if req.checkpoint is not None:
-        model, spec, info = _tiny(req, EMBEDDED_ARCH["name"], EMBEDDED_ARCH["kwargs"])
+        model, spec, info = _tiny(req, EMBEDDED_ARCH["name"], _embedded_kwargs(req))
         return model, spec, info
     if req.cache_dir is None or req.pretrain is None:
         raise UnlearnkitError("the embedded backbone needs a cache directory and public data to train on")
@@ -138,7 +144,7 @@ def _embedded(req: BackboneRequest) -> tuple[nn.Module, BackboneSpec, dict]:
     else:
         torch.manual_seed(0)
         model = create_model(EMBEDDED_ARCH["name"], num_classes=int(req.extra.get("num_classes", 10)),
-                             in_chans=req.in_chans, **EMBEDDED_ARCH["kwargs"])
+                             in_chans=req.in_chans, **_embedded_kwargs(req))
         req.pretrain(model)
         save_model(path, model, meta={"what": "lmeraser embedded backbone", "cache_key": key})
     return model, BackboneSpec(req.image_size, req.in_chans, None, None), {"checkpoint": str(path)}

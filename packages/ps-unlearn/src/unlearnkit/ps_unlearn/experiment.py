@@ -19,12 +19,14 @@ from unlearnkit.shared.checkpoint import load_model, read_checkpoint, save_model
 from unlearnkit.shared.data import ForgetRequest, LabeledDataset, Splits, load_dataset, make_splits
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.io import check_writable, save_json
-from unlearnkit.shared.metrics import RTEMeter, accuracy, avg_gap, mia_efficacy, unlearning_accuracies
+from unlearnkit.shared.metrics import RTEMeter, avg_gap, mia_efficacy, unlearning_accuracies
 from unlearnkit.shared.registry import Registry
 
+from .decomposition import resolve_solver
 from .naive import NaivePSParams, init_classifier_weight, naive_prototype_surgery
 from .presets import Preset, get_preset
 from .ps import PSParams, prototype_surgery
+from .stopping import parse_stop_at, stop_target
 from .training import train_model
 
 __all__ = ["ExperimentOptions", "Experiment", "METHODS", "run_experiment", "train_original", "evaluate"]
@@ -160,7 +162,7 @@ def retrained_reference(
 
 
 def _check_request(meta: dict, request: ForgetRequest, path) -> None:
-    got = meta.get("request_checksum")
+    got = meta.get("request_checksum") or meta.get("request")  # ours / the core's ``unlearnkit train``
     if got and got != request.checksum:
         raise UnlearnkitError(f"{path} was retrained for another forget request ({got[:12]})")
 
@@ -193,7 +195,7 @@ def _run_naive(model: nn.Module, splits: Splits, meta: dict, opts: ExperimentOpt
 
 @METHODS.register("ps")
 def _run_ps(model: nn.Module, splits: Splits, meta: dict, opts: ExperimentOptions) -> dict:
-    target = stop_target(opts.stop_at, model, splits, opts.device)
+    target = stop_target(opts.stop_at, model, splits.forget, splits.test, device=opts.device)
     params = ps_params(opts, target)
     return prototype_surgery(model, splits.forget, params, device=opts.device, progress=opts.progress)
 
@@ -211,26 +213,16 @@ def ps_params(opts: ExperimentOptions, target_forget_acc: float | None = None) -
     )
 
 
-def stop_target(stop_at: str, original: nn.Module, splits: Splits, device="cpu") -> float | None:
-    """Where PS may stop: ``auto`` = the original model's test accuracy on the forget samples' classes,
-    i.e. how well it does on samples of those classes it never saw, which is what a retrained model
-    would score on the forget samples; ``none`` = run every epoch (the paper); or a number."""
-    text = str(stop_at).strip().lower()
-    if text == "none":
-        return None
-    if text == "auto":
-        classes = np.unique(splits.forget.targets)
-        held_out = splits.test.subset(np.flatnonzero(np.isin(splits.test.targets, classes)))
-        if len(held_out) == 0:
-            return None
-        return accuracy(original, held_out, device=device)
-    try:
-        value = float(text)
-    except ValueError:
-        raise UnlearnkitError(f"--stop-at must be auto, none or a percentage, got {stop_at!r}") from None
-    if not 0 <= value <= 100:
-        raise UnlearnkitError(f"--stop-at must lie in [0, 100], got {value}")
-    return value
+def validate(opts: ExperimentOptions, methods: Sequence[str]) -> list[str]:
+    """Check every flag before anything is loaded or trained, so a typo fails in a second, not an hour."""
+    methods = [METHODS.resolve(m) for m in methods]
+    opts.preset  # noqa: B018 - raises for an unknown model type
+    if "ps" in methods:
+        ps_params(opts).check()
+        parse_stop_at(opts.stop_at)
+    if "naive_ps" in methods:
+        resolve_solver(opts.solver, 1, 1)
+    return methods
 
 
 # --- evaluation -------------------------------------------------------------------------------------------
@@ -256,7 +248,7 @@ class Experiment:
 
 def run_experiment(opts: ExperimentOptions, methods: Sequence[str] = ("naive_ps", "ps")) -> Experiment:
     """Unlearn with each method from the same original model; compare everything with the retrained model."""
-    methods = [METHODS.resolve(m) for m in methods]
+    methods = validate(opts, methods)
     train, test = load_train_test(opts)
     request = make_request(opts, train)
     splits = make_splits(request, train, test)
@@ -278,7 +270,10 @@ def run_experiment(opts: ExperimentOptions, methods: Sequence[str] = ("naive_ps"
     reference = retrained_reference(opts, request, getattr(original, "model_config", {}).get("name"))
     if reference is not None:
         rows["retrain"] = evaluate(reference[0], splits, opts.device, opts.mia, opts.seed)
-        rows["retrain"]["seconds"] = float(reference[1].get("train_seconds", float("nan")))
+        ref_meta = reference[1]
+        rows["retrain"]["seconds"] = float(
+            ref_meta.get("train_seconds", ref_meta.get("seconds", float("nan")))
+        )
     models: dict[str, nn.Module] = {}
     for name in methods:
         model = copy.deepcopy(original)

@@ -8,14 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 COLUMNS = (
-    ("forget_acc", "forget acc", "{:.2f}"),
-    ("RA", "retain acc", "{:.2f}"),
-    ("TA", "test acc", "{:.2f}"),
-    ("MIA", "MIA", "{:.2f}"),
-    ("avg_gap", "gap to retrain", "{:.2f}"),
-    ("seconds", "time (s)", "{:.3f}"),
-    ("peak_mem_mb", "peak mem (MiB)", "{:.1f}"),
-    ("speedup_vs_retrain", "x faster", "{:.0f}"),
+    ("forget_acc", "forget%", "{:.1f}"),
+    ("RA", "retain%", "{:.1f}"),
+    ("TA", "test%", "{:.1f}"),
+    ("MIA", "MIA", "{:.1f}"),
+    ("avg_gap", "gap", "{:.2f}"),
+    ("seconds", "sec", "{:.3g}"),
+    ("peak_mem_mb", "MiB", "{:.0f}"),
+    ("speedup_vs_retrain", "speedup", "{:.0f}x"),
 )
 
 
@@ -27,8 +27,10 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 
 
 def results_table(results: dict, title: str = "Prototype Surgery") -> Table:
-    table = Table(title=title)
-    table.add_column("model")
+    table = Table(
+        title=title, caption="gap: mean |UA, RA, TA, MIA - retrain|; MiB: peak memory of the unlearning"
+    )
+    table.add_column("model", no_wrap=True)
     for _, header, _ in COLUMNS:
         table.add_column(header, justify="right")
     for name, row in results["methods"].items():

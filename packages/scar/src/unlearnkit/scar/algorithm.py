@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.inference import predict
 
@@ -114,7 +113,7 @@ def class_statistics(
 def forget_targets(embeddings: torch.Tensor, labels: torch.Tensor, stats: ClassStatistics) -> torch.Tensor:
     """The fixed target label of every sample (chosen once, with the original model's embeddings)."""
     out = []
-    for chunk, lab in zip(embeddings.split(1024), labels.split(1024)):
+    for chunk, lab in zip(embeddings.split(1024), labels.split(1024), strict=True):
         d = squared_mahalanobis(chunk.to(stats.means.device), stats)
         out.append(select_targets(d, lab.to(d.device), stats.labels).cpu())
     return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
@@ -142,6 +141,19 @@ def _progress(enabled: bool, total: int, description: str):
     prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TextColumn("{task.fields[info]}"), transient=True, disable=not enabled)
     return prog, prog.add_task(description, total=total, info="")
+
+
+def _set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
+    """Train mode; with ``freeze_bn`` BatchNorm layers stay in eval mode (running statistics fixed).
+
+    The published code trains in plain train mode, so BatchNorm's running statistics drift towards the
+    out-of-distribution surrogate batches; freezing them keeps the real data's normalisation.
+    """
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -211,8 +223,19 @@ def scar(
         _, per_class = _class_accuracy(model, forget, num_classes, device, params.bsize)
         class_w = hr_class_weights(per_class, hr_threshold).to(device)
 
+    def check(epoch: int, **losses) -> bool:
+        nonlocal class_w
+        acc, per_class = _class_accuracy(model, forget, num_classes, device, params.bsize)
+        if class_w is not None:
+            class_w = hr_class_weights(per_class, hr_threshold).to(device)
+        result.history.append({"epoch": epoch, "step": result.steps, "forget_acc": acc, **losses})
+        result.stopped = rule.should_stop(acc, epoch)
+        return result.stopped
+
+    if params.check_every not in ("step", "batch", "epoch"):
+        raise UnlearnkitError(f"unknown check_every {params.check_every!r}; choose step, batch or epoch")
     start = time.perf_counter()
-    model.train()
+    _set_train_mode(model, params.freeze_bn)
     prog, task = _progress(progress, params.epochs, "SCAR")
     with prog:
         for epoch in range(params.epochs):
@@ -236,24 +259,14 @@ def scar(
                     loss.backward()
                     opt.step()
                     result.steps += 1
-                    if params.check_every == "step":
-                        acc, per_class = _class_accuracy(model, forget, num_classes, device, params.bsize)
-                        if class_w is not None:
-                            class_w = hr_class_weights(per_class, hr_threshold).to(device)
-                        result.history.append({"epoch": epoch, "step": result.steps, "forget_acc": acc,
-                                               "loss_fgt": float(l_fgt.detach()), "loss_dist": float(l_dist.detach())})
-                        if rule.should_stop(acc, epoch):
-                            result.stopped = True
-                            break
-                if result.stopped:
+                    if params.check_every == "step" and check(epoch, loss_fgt=float(l_fgt.detach()),
+                                                              loss_dist=float(l_dist.detach())):
+                        break
+                if result.stopped or (params.check_every == "batch" and check(epoch)):
                     break
             result.epochs = epoch + 1
             if not result.stopped:
-                acc, per_class = _class_accuracy(model, forget, num_classes, device, params.bsize)
-                if class_w is not None:
-                    class_w = hr_class_weights(per_class, hr_threshold).to(device)
-                result.history.append({"epoch": epoch, "step": result.steps, "forget_acc": acc})
-                result.stopped = rule.should_stop(acc, epoch)
+                check(epoch)
             prog.update(task, advance=1, info=f"forget acc {result.history[-1]['forget_acc']:.3f}")
             if result.stopped:
                 break
@@ -317,7 +330,7 @@ def scar_self(
         return float(torch.isin(logits.argmax(1), fc.cpu()).float().mean())
 
     start = time.perf_counter()
-    model.train()
+    _set_train_mode(model, params.freeze_bn)
     prog, task = _progress(progress, params.epochs, "SCAR_self")
     with prog:
         for epoch in range(params.epochs):

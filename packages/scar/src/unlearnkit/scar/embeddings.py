@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
 from unlearnkit.shared.inference import run_model
 
 __all__ = ["embed", "embed_and_predict"]

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
-
 from unlearnkit.shared.registry import Registry
 
 __all__ = [

@@ -33,7 +33,8 @@ class ScarParams:
     hr_margin: float = 0.015
     hr_threshold: float | None = None  # None = 0.8 (0.4 for Tiny ImageNet)
     min_epochs: int = 2  # the published code only stops once epoch index > 1
-    check_every: str = "step"  # step (published) | epoch
+    check_every: str = "step"  # step (published) | batch (once per forget batch) | epoch
+    freeze_bn: bool = False  # keep BatchNorm statistics fixed (the published code lets them drift)
     surrogate: str = "photos"  # photos | noise | folder | webdataset | dataset
     surrogate_path: str | None = None
     surrogate_quantity: int = 10  # chunks of 1,000 images

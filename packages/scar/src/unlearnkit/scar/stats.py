@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-
 from unlearnkit.shared.errors import UnlearnkitError
 
 __all__ = [

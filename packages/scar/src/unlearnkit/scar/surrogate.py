@@ -23,7 +23,6 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms as T
-
 from unlearnkit.shared.data import DatasetInfo, dataset_info, load_dataset
 from unlearnkit.shared.data.transforms import pil_transform
 from unlearnkit.shared.errors import UnlearnkitError

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.io import atomic_write_text
 

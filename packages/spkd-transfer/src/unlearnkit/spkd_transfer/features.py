@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-
 from unlearnkit.shared.errors import UnlearnkitError
 
 __all__ = ["PSEUDO_LAYERS", "default_layers", "resolve_layers", "LayerTaps"]

@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
 from unlearnkit.shared.registry import Registry
 
 __all__ = [

@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-
 from unlearnkit.shared.data import make_loader
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.inference import eval_mode
@@ -27,31 +26,34 @@ from unlearnkit.shared.registry import Registry
 from .losses import get_distill_loss
 from .progress import progress_bar
 
-__all__ = ["SPKDParams", "TEACHERS", "spkd_unlearn", "load_teacher"]
+__all__ = ["PRESETS", "SPKDParams", "TEACHERS", "load_teacher", "params_from", "snapshot", "spkd_unlearn"]
 
 
 @dataclass
 class SPKDParams:
-    """SPKD's knobs; defaults are the paper's ImageNet/ResNet-50 run (the README example's lr 1e-5).
+    """SPKD's knobs. Defaults suit the embedded digits data (like every shared baseline's defaults); the
+    paper's ImageNet/ResNet-50 run is ``PRESETS["paper"]`` (15 epochs, lr 1e-5, no forget cap).
 
     ``epochs`` / ``lr`` are ``--unlearn-epochs`` / ``--unlearn-lr``. The weights 10/10 on CE and the
     distillation loss are the published code's; ``forget_weight`` scales phase A (1 in the paper).
-    ``forget_cap`` (off in the paper) clamps each forget sample's cross-entropy before ascending it: a
-    sample already misclassified that badly stops pulling, so the ascent cannot blow the logits up.
+    ``forget_cap`` (0 = off, as in the paper) clamps each forget sample's cross-entropy before ascending
+    it: a sample already misclassified that badly stops pulling. At the paper's lr 1e-5 the ascent never
+    gets far enough for this to matter; at the learning rates a small model needs, an uncapped ascent blows
+    the logits up within a few steps and the restore phase cannot undo it (see the package README).
     """
 
-    epochs: int = 15
-    lr: float = 1e-5
+    epochs: int = 10
+    lr: float = 0.005
     momentum: float = 0.9
     weight_decay: float = 5e-4
     batch_size: int = 128
     distill: str = "sp"
     teacher: str = "original"
-    teacher_path: str | None = None
+    teacher_path: str = ""
     ce_weight: float = 10.0
     distill_weight: float = 10.0
     forget_weight: float = 1.0
-    forget_cap: float | None = None
+    forget_cap: float = 3.0
     amp: bool = True
     num_workers: int = 0
     checkpoint_dir: str | None = None
@@ -65,6 +67,20 @@ class SPKDParams:
         get_distill_loss(self.distill)
         TEACHERS.get(self.teacher)
         return self
+
+
+# Named settings; explicit flags override them.
+PRESETS: dict[str, dict] = {
+    "digits": {},
+    "paper": {"epochs": 15, "lr": 1e-5, "batch_size": 128, "forget_cap": 0.0},
+}
+
+
+def params_from(preset: str = "digits", **overrides) -> SPKDParams:
+    """Params of a preset with ``overrides`` (None values ignored) on top."""
+    if preset not in PRESETS:
+        raise UnlearnkitError(f"unknown SPKD preset {preset!r}; choose from {', '.join(PRESETS)}")
+    return SPKDParams(**{**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}})
 
 
 # teacher(ctx, params) -> frozen nn.Module in eval mode
@@ -111,7 +127,7 @@ def _forget_phase(model, loader, opt, params, device, advance) -> float:
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with _autocast(device, params.amp):
             ce = F.cross_entropy(model(x).float(), y, reduction="none")
-            if params.forget_cap is not None:
+            if params.forget_cap > 0:
                 ce = ce.clamp(max=params.forget_cap)
             loss = -params.forget_weight * ce.mean()
         opt.zero_grad(set_to_none=True)
@@ -169,7 +185,8 @@ def spkd_unlearn(model: nn.Module, ctx, params: SPKDParams | None = None, *, see
                          num_workers=params.num_workers)
     history = []
     steps = params.epochs * (len(forget) + len(retain))
-    with progress_bar(steps, f"SPKD ({params.distill})", enabled=params.progress) as advance:
+    show = params.progress and getattr(ctx, "progress", None) is not False
+    with progress_bar(steps, f"SPKD ({params.distill})", enabled=show) as advance:
         for epoch in range(params.epochs):
             for loader in (forget, retain):
                 loader.sampler.set_epoch(epoch)

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
-
 from unlearnkit.shared.inference import eval_mode, iterate_batches
 from unlearnkit.shared.metrics.cka import linear_cka
 from unlearnkit.shared.metrics.knn import knn_transfer_accuracy

@@ -1,0 +1,83 @@
+"""Bench methods ``naive_ps`` and ``ps`` (entry point ``unlearnkit.methods: ps_unlearn``).
+
+The bench knows nothing of ``--model-type``, so the PS defaults are the paper's MNIST ones (50 epochs,
+lr 0.01) with early stopping at the forget accuracy a retrained model would have (``stop_at="auto"``).
+Naive PS reads ``W_init`` from the original checkpoint's ``meta["init_classifier"]``; for checkpoints
+without it the spec's ``requires_meta`` makes the bench skip the method with a reason instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+from unlearnkit.shared.methods import MethodSpec, UnlearnContext
+
+from .naive import NaivePSParams, init_classifier_weight, naive_prototype_surgery
+from .ps import PSParams, prototype_surgery
+from .stopping import stop_target
+
+__all__ = ["PSBenchParams", "register"]
+
+
+@dataclass
+class PSBenchParams:
+    epochs: int = 50
+    lr: float = 0.01
+    batch_size: int = 256
+    trainable: str = "layer"
+    weight_decay: float = 1e-4
+    cache_features: bool = True
+    stop_at: str = "auto"
+
+
+def _naive_ps(model: nn.Module, ctx: UnlearnContext, params: NaivePSParams) -> nn.Module:
+    w_init = init_classifier_weight(ctx.meta)
+    naive_prototype_surgery(model, ctx.retain, ctx.forget, w_init, params, device=ctx.device)
+    return model
+
+
+def _ps(model: nn.Module, ctx: UnlearnContext, params: PSBenchParams) -> nn.Module:
+    target = stop_target(
+        params.stop_at,
+        ctx.original,
+        ctx.forget,
+        ctx.test,
+        class_wise=ctx.request.kind == "class",
+        device=ctx.device,
+    )
+    ps_params = PSParams(
+        epochs=params.epochs,
+        lr=params.lr,
+        batch_size=params.batch_size,
+        trainable=params.trainable,
+        weight_decay=params.weight_decay,
+        cache_features=params.cache_features,
+        seed=ctx.seed,
+        target_forget_acc=target,
+    )
+    prototype_surgery(model, ctx.forget, ps_params, device=ctx.device, progress=bool(ctx.progress))
+    return model
+
+
+def register() -> list[MethodSpec]:
+    package = "unlearnkit-ps-unlearn"
+    return [
+        MethodSpec(
+            name="naive_ps",
+            fn=_naive_ps,
+            params_cls=NaivePSParams,
+            description="Prototype Surgery, closed form: drop the forget samples' share of the final-layer change",
+            needs_retain=True,
+            requires_meta=("init_classifier",),
+            package=package,
+        ),
+        MethodSpec(
+            name="ps",
+            fn=_ps,
+            params_cls=PSBenchParams,
+            description="Prototype Surgery: soft-relabel the forget set, fine-tune only the final layer",
+            needs_retain=False,
+            package=package,
+        ),
+    ]

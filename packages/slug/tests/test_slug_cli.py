@@ -1,0 +1,79 @@
+"""The CLI end to end on the session's tiny CLIP: create-forget -> grads -> layers -> unlearn -> eval."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from unlearnkit.slug.cli import app
+from unlearnkit.slug.digits import DIGIT_NAMES, load_digits_split
+from unlearnkit.slug.models import load_clip_checkpoint
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
+    shards, _ = digit_shards
+    ck = ["--checkpoint", trained_clip_path]
+    forget = tmp_path / "seven.tar"
+    invoke("data", "create-forget", "--name", "seven", "--shards", shards[0], "--shards", shards[1], "--out", forget)
+    invoke("grads", "--forget", forget, "--retain", shards[2], "--retain-limit", 48, "--out-dir", tmp_path / "g", *ck)
+    assert (tmp_path / "g" / "forget.safetensors").is_file()
+    invoke("layers", "--grads-dir", tmp_path / "g", "--out-dir", tmp_path, *ck)
+    layers = json.loads((tmp_path / "layers.json").read_text())
+    assert any(x["pareto"] and x["tower"] == "text" for x in layers)
+    assert any(x["pareto"] and x["tower"] == "vision" for x in layers)
+
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(DIGIT_NAMES) + "\n")
+    util = tmp_path / "util"  # an ImageNet-style folder: one sub-folder per class
+    test = load_digits_split("test")
+    for i, (img, y) in enumerate(zip(test.images[:60], test.labels[:60], strict=True)):
+        (util / DIGIT_NAMES[y]).mkdir(parents=True, exist_ok=True)
+        img.save(util / DIGIT_NAMES[y] / f"{i}.png")
+    common = ["--name", "seven", "--names-file", names, "--forget-images", forget, "--utility-folder", util, *ck]
+    out = tmp_path / "unlearned.safetensors"
+    r = invoke("unlearn", *common, "--utility-fraction", 1.0, "--grads-dir", tmp_path / "g", "--layers",
+               tmp_path / "layers.json", "--out", out, "--log", tmp_path / "search.jsonl", "--target", "top1",
+               "--threshold", 10, "--max-iter", 6)
+    summary = json.loads(r.output[r.output.index("{"):])
+    assert summary["after"]["forget_top1"] <= 10 < summary["before"]["forget_top1"]
+    trials = [json.loads(x) for x in (tmp_path / "search.jsonl").read_text().splitlines()]
+    assert len(trials) == 6 * sum(x["pareto"] for x in layers)
+    before = load_clip_checkpoint(trained_clip_path).model.state_dict()
+    after = load_clip_checkpoint(out).model.state_dict()
+    assert [k for k in before if not torch.equal(before[k], after[k])] == [summary["layer"]]
+
+    r = invoke("eval", *common, "--heldout", shards[2], "--checkpoint", out)
+    metrics = json.loads(r.output[r.output.index("{"):])
+    assert metrics["forget_top1"] == summary["after"]["forget_top1"] and 0 <= metrics["mia"] <= 100
+
+    # refusing to overwrite, and bad input, are one-line errors with exit code 2
+    r = runner.invoke(app, ["layers", "--grads-dir", str(tmp_path / "g"), "--out-dir", str(tmp_path), *map(str, ck)])
+    assert r.exit_code == 2 and "overwrite" in r.output
+    r = runner.invoke(app, ["grads", "--forget", str(tmp_path / "nope.tar"), "--retain", str(shards[2]),
+                            "--out-dir", str(tmp_path / "g2"), *map(str, ck)])
+    assert r.exit_code == 2 and "not found" in r.output and "Traceback" not in r.output
+
+
+def test_demo_model_is_not_retrained(tmp_path, trained_clip_path, monkeypatch):
+    """The demo caches its CLIP per work dir; a second call with the same setting must not train."""
+    import shutil
+
+    from unlearnkit.slug import demo
+
+    cfg = demo.DemoConfig(train_epochs=2)
+    shutil.copy(trained_clip_path, tmp_path / "tiny_clip.safetensors")
+    monkeypatch.setattr(demo, "train_clip_on_labels", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    bundle, meta = demo.get_demo_model(tmp_path, cfg)
+    assert meta["train"]["epochs"] == 2 and isinstance(Image.new("RGB", (1, 1)), Image.Image)
+    assert sum(p.numel() for p in bundle.model.parameters()) > 0

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import pytest
+from PIL import Image
+
+from unlearnkit.shared.errors import UnlearnkitError
+from unlearnkit.slug.download import download
+from unlearnkit.slug.shards import iter_shard
+
+
+@pytest.fixture()
+def http_root(tmp_path):
+    """A local HTTP server on 127.0.0.1 serving three generated PNGs (no network needed)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    for i, color in enumerate(["red", "green", "blue"]):
+        Image.new("RGB", (40, 30), color).save(root / f"img{i}.png")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_img2dataset_local_server_counts_broken_url(tmp_path, http_root):
+    csv = tmp_path / "urls.csv"
+    rows = [(f"{http_root}/img{i}.png", f"a {c} square") for i, c in enumerate(["red", "green", "blue"])]
+    rows.append((f"{http_root}/missing.png", "a broken link"))
+    csv.write_text("url,caption\n" + "".join(f"{u},{c}\n" for u, c in rows))
+    r = download(csv, tmp_path / "out", image_size=16, processes=1, threads=2, timeout=5)
+    assert (r.successes, r.failures, r.total) == (3, 1, 4)
+    assert r.shards and (tmp_path / "out" / "00000_stats.json").is_file()
+    samples = [s for p in r.shards for s in iter_shard(p)]
+    assert sorted(s.caption for s in samples) == ["a blue square", "a green square", "a red square"]
+    assert all(s.pil().size == (16, 16) for s in samples)
+    with pytest.raises(UnlearnkitError, match="overwrite"):
+        download(csv, tmp_path / "out")

@@ -1,0 +1,55 @@
+import pytest
+import torch
+
+from unlearnkit.shared.checkpoint import read_checkpoint
+from unlearnkit.shared.models import create_model
+from unlearnkit.shared.train import TrainConfig, evaluate, fit, lr_factor
+
+
+def test_tiny_model_learns_digits(tiny_trained, digits):
+    model, meta, path = tiny_trained
+    assert meta["test_acc"] > 85
+    assert evaluate(model, digits.test) == pytest.approx(meta["test_acc"])
+    ckpt = read_checkpoint(path)
+    assert ckpt["meta"]["train_config"]["epochs"] == 3 and "train_state" not in ckpt
+    assert ckpt["meta"]["init_classifier"]["weight"].shape == (10, 128)
+
+
+def test_resume_reaches_the_same_weights(digits, tmp_path):
+    cfg = TrainConfig(epochs=4, batch_size=128, lr=0.05)
+    data = digits.train.subset(range(512))
+    torch.manual_seed(1)
+    full = create_model("lenet5", 10, in_chans=1)
+    init = {k: v.clone() for k, v in full.state_dict().items()}
+    fit(full, data, cfg, progress=False)
+
+    killed = create_model("lenet5", 10, in_chans=1)
+    killed.load_state_dict(init)
+    ckpt = tmp_path / "run.pt"
+    fit(killed, data, cfg, checkpoint_path=ckpt, progress=False, on_epoch_end=lambda e, m: e == 1)  # "killed"
+    resumed = create_model("lenet5", 10, in_chans=1)  # a fresh process: weights come from the checkpoint
+    result = fit(resumed, data, cfg, checkpoint_path=ckpt, resume=True, progress=False)
+    assert result.resumed_from == 2
+    for (k, a), b in zip(full.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+
+
+def test_grad_mask_holds_weights_under_decay_and_momentum(digits):
+    model = create_model("mlp", 10, in_chans=1)
+    w = model.body[1].weight
+    mask = {"body.1.weight": (torch.rand_like(w) > 0.5).float()}
+    before = w.detach().clone()
+    cfg = TrainConfig(epochs=2, batch_size=64, lr=0.1, weight_decay=0.05, momentum=0.9)
+    fit(model, digits.train.subset(range(256)), cfg, grad_mask=mask, progress=False)
+    frozen = mask["body.1.weight"] == 0
+    assert torch.equal(w.detach()[frozen], before[frozen])
+    assert not torch.equal(w.detach()[~frozen], before[~frozen])
+
+
+def test_schedules():
+    cfg = TrainConfig(epochs=10, lr=1.0, schedule="cosine", warmup_epochs=0)
+    assert lr_factor(0, cfg) == 1.0 and lr_factor(5, cfg) == pytest.approx(0.5)
+    ms = TrainConfig(epochs=10, schedule="multistep", milestones=(3, 6), gamma=0.1)
+    assert [round(lr_factor(e, ms), 6) for e in (0, 3, 6)] == [1.0, 0.1, 0.01]
+    wu = TrainConfig(epochs=10, warmup_epochs=3, schedule="constant")
+    assert [lr_factor(e, wu) for e in range(4)] == [0.25, 0.5, 0.75, 1.0]
