@@ -4,7 +4,7 @@ For each number of clusters: train every cluster once (the full retrain cost), t
 random private samples (each from the trained model) and print the wall time, the ratio to the full
 retrain, the clusters touched, and the test accuracy before/after.
 
-    OMP_NUM_THREADS=1 .venv/bin/python tools/bench_lmeraser.py --clusters 32 64 128
+    OMP_NUM_THREADS=1 .venv/bin/python tools/bench_lmeraser.py --clusters 64 128 256
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 
 import numpy as np
 import torch
-
 from unlearnkit.lmeraser import engine
 from unlearnkit.lmeraser.api import test_accuracy
 from unlearnkit.lmeraser.config import LMEraserConfig
@@ -24,7 +23,7 @@ from unlearnkit.lmeraser.pipeline import prepare
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clusters", type=int, nargs="+", default=[32, 64, 128])
+    ap.add_argument("--clusters", type=int, nargs="+", default=[64, 128, 256])
     ap.add_argument("--erase", type=int, nargs="+", default=[1, 10, 100])
     ap.add_argument("--base-dir", default="data")
     ap.add_argument("--backbone", default="embedded")

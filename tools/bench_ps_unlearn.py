@@ -45,12 +45,20 @@ def bench_digits(out_dir: str, device: str, seed: int) -> None:
         sec = row.get("seconds", float("nan"))
         speed = "-" if name in ("original", "retrain") else f"{retrain_s / sec:.0f}x"
         peak = row.get("peak_mem_mb")
-        table.add_row(name, "-" if name == "original" else f"{sec:.3f}", "-" if peak is None else f"{peak:.1f}",
-                      speed, f"{row['forget_acc']:.1f}", f"{row['TA']:.2f}")
+        table.add_row(
+            name,
+            "-" if name == "original" else f"{sec:.3f}",
+            "-" if peak is None else f"{peak:.1f}",
+            speed,
+            f"{row['forget_acc']:.1f}",
+            f"{row['TA']:.2f}",
+        )
     console.print(table)
     worst = max(rows[m]["seconds"] for m in ("naive_ps", "ps", "ps (stop none)"))
     verdict = "OK" if retrain_s / worst >= 20 else "BELOW TARGET"
-    console.print(f"slowest PS variant is {retrain_s / worst:.0f}x faster than retrain (target >= 20x): {verdict}")
+    console.print(
+        f"slowest PS variant is {retrain_s / worst:.0f}x faster than retrain (target >= 20x): {verdict}"
+    )
 
 
 def bench_scaling(sizes: list[int], dim: int, classes: int) -> None:
@@ -65,8 +73,14 @@ def bench_scaling(sizes: list[int], dim: int, classes: int) -> None:
         forget = rng.choice(n, size=max(1, n // 100), replace=False)
         with RTEMeter("cpu") as meter:
             naive_ps_weight(w_orig, w_init, feats, forget)
-        table.add_row(f"{n:,}", resolve_solver("auto", n, dim), f"{meter.seconds:.3f}", f"{meter.peak_mem_mb:.0f}",
-                      f"{feats.nbytes / 2**20:.0f}", f"{n * n * 8 / 2**20:,.0f}")
+        table.add_row(
+            f"{n:,}",
+            resolve_solver("auto", n, dim),
+            f"{meter.seconds:.3f}",
+            f"{meter.peak_mem_mb:.0f}",
+            f"{feats.nbytes / 2**20:.0f}",
+            f"{n * n * 8 / 2**20:,.0f}",
+        )
     console.print(table)
 
 

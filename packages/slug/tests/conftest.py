@@ -31,7 +31,7 @@ def trained_clip_path(tmp_path_factory, digits_train):
 
     torch.set_num_threads(1)
     bundle = tiny_clip(seed=0, config=TEST_CLIP_CONFIG)
-    info = train_clip_on_labels(bundle, digits_train, ClipTrainConfig(epochs=2, batch_size=128, lr=3e-3))
+    info = train_clip_on_labels(bundle, digits_train, ClipTrainConfig(epochs=4, batch_size=64, lr=3e-3))
     path = tmp_path_factory.mktemp("model") / "tiny.safetensors"
     save_clip(path, bundle, meta=info)
     return path

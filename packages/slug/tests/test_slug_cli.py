@@ -7,7 +7,6 @@ import json
 import torch
 from PIL import Image
 from typer.testing import CliRunner
-
 from unlearnkit.slug.cli import app
 from unlearnkit.slug.digits import DIGIT_NAMES, load_digits_split
 from unlearnkit.slug.models import load_clip_checkpoint
@@ -40,7 +39,8 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
     for i, (img, y) in enumerate(zip(test.images[:60], test.labels[:60], strict=True)):
         (util / DIGIT_NAMES[y]).mkdir(parents=True, exist_ok=True)
         img.save(util / DIGIT_NAMES[y] / f"{i}.png")
-    common = ["--name", "seven", "--names-file", names, "--forget-images", forget, "--utility-folder", util, *ck]
+    common = ["--name", "seven", "--names-file", names, "--forget-images", forget, "--utility-folder", util,
+              "--name-template", "a photo of the number {}.", *ck]
     out = tmp_path / "unlearned.safetensors"
     r = invoke("unlearn", *common, "--utility-fraction", 1.0, "--grads-dir", tmp_path / "g", "--layers",
                tmp_path / "layers.json", "--out", out, "--log", tmp_path / "search.jsonl", "--target", "top1",
@@ -71,9 +71,9 @@ def test_demo_model_is_not_retrained(tmp_path, trained_clip_path, monkeypatch):
 
     from unlearnkit.slug import demo
 
-    cfg = demo.DemoConfig(train_epochs=2)
+    cfg = demo.DemoConfig(train_epochs=4)
     shutil.copy(trained_clip_path, tmp_path / "tiny_clip.safetensors")
     monkeypatch.setattr(demo, "train_clip_on_labels", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     bundle, meta = demo.get_demo_model(tmp_path, cfg)
-    assert meta["train"]["epochs"] == 2 and isinstance(Image.new("RGB", (1, 1)), Image.Image)
+    assert meta["train"]["epochs"] == 4 and isinstance(Image.new("RGB", (1, 1)), Image.Image)
     assert sum(p.numel() for p in bundle.model.parameters()) > 0

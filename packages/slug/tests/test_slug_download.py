@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from PIL import Image
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.slug.download import download
 from unlearnkit.slug.shards import iter_shard

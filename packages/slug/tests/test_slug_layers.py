@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import torch
-
 from unlearnkit.slug.layers import candidate_names, mark_pareto, pareto_mask, plot_layers, score_layers
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from unlearnkit.slug.mia import mia_accuracy
 
 

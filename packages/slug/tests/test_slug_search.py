@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from unlearnkit.slug.search import SearchResult, Trial, choose_layer, search_step
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.slug.forget_set import create_forget_set
 from unlearnkit.slug.shards import Sample, ShardWriter, expand_shards, iter_shard, iter_shards

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import torch
 from torch.utils.data import DataLoader
-
 from unlearnkit.slug.datasets import PairDataset
 from unlearnkit.slug.grads import compute_gradient, load_gradients, save_gradients
 from unlearnkit.slug.layers import candidate_names

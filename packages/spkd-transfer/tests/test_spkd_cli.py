@@ -111,3 +111,16 @@ def test_classes_command(tmp_path):
 def test_method_specs():
     assert parse_method_spec("ga:lr=0.007") == ("ga", {"lr": "0.007"}, "ga_lr0.007")
     assert parse_method_spec("l1-sparse")[0] == "l1_sparse"
+
+
+def test_spkd_flags_reach_the_method(run_dir):
+    _ok(["forget", "--method", "spkd", "--model-path", run_dir / "original.pt", "--save-dir", run_dir,
+         "--unlearn-epochs", "1", "--distill", "akd", "--teacher", "retrained", "--teacher-path",
+         run_dir / "retrain.pt", "--forget-cap", "0", "--overwrite"])
+    p = json.loads((run_dir / "spkd.json").read_text())["params"]
+    assert p == {"epochs": 1, "distill": "akd", "teacher": "retrained",
+                 "teacher_path": str(run_dir / "retrain.pt"), "forget_cap": 0.0}
+    _user_error(["forget", "--method", "ga", "--model-path", run_dir / "original.pt", "--save-dir", run_dir,
+                 "--preset", "paper", "--overwrite"], "--preset")
+    _user_error(["forget", "--method", "spkd", "--model-path", run_dir / "original.pt", "--save-dir", run_dir,
+                 "--distill", "nope", "--overwrite"], "unknown distillation loss")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,20 +17,18 @@ from .errors import UnlearnkitError
 EXIT_USER_ERROR = 2
 
 
-class _UserError(click.ClickException):
-    exit_code = EXIT_USER_ERROR
-
-
 class _Group(TyperGroup):
     """A command group that reports :class:`UnlearnkitError` as a one-line CLI error."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except UnlearnkitError as err:
-            raise _UserError(str(err)) from None
+            # typer vendors its own click, so only typer's public Exit is reliably honoured.
+            typer.echo(f"Error: {err}", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         # Keep the order in which commands were declared: it tells the workflow.
         return list(self.commands)
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 from unlearnkit.shared import distributed as dist
-from unlearnkit.shared.data import ForgetRequest, read_index_file
+from unlearnkit.shared.data import ForgetRequest, load_dataset, read_index_file
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.io import check_writable, file_md5, save_json
 
@@ -64,7 +64,7 @@ def test_accuracy(state: LMEraserState, prep: Prepared, device="cpu", batch_size
 def train_model(cfg: LMEraserConfig, *, out: str | Path, overwrite: bool = False, dataset: str = "digits",
                 base_dir: str | None = None, backbone: str = "embedded", checkpoint: str | None = None,
                 md5: str | None = None, public_size: int | None = None, device: str | None = None,
-                num_gpus: int | None = None, progress: bool = True) -> tuple[LMEraserState, dict[str, Any]]:
+                num_gpus: int | None = None, progress: bool = True, download: bool = False) -> tuple[LMEraserState, dict[str, Any]]:
     """Train every cluster and save the checkpoint plus ``<out>.json`` (figures)."""
     _start_distributed(num_gpus)
     out = Path(out)
@@ -72,6 +72,11 @@ def train_model(cfg: LMEraserConfig, *, out: str | Path, overwrite: bool = False
     check_writable(out, overwrite)
     check_writable(summary_path, overwrite)
     dev = resolve_device(device)
+    if download:  # rank 0 fetches, the others wait, so no two processes write the same files
+        if dist.is_main():
+            for split in ("train", "test"):
+                load_dataset(dataset, split, root=base_dir, download=True)
+        dist.barrier()
     prep = prepare(dataset=dataset, base_dir=base_dir, backbone=backbone, checkpoint=checkpoint, md5=md5,
                    public_size=public_size, device=dev)
     state = engine.train(cfg, prep.backbone, prep.store, prep.public_ids, prep.private_ids,

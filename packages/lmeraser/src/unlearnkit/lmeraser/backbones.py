@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed
 from torch import nn
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.registry import Registry
@@ -141,6 +142,9 @@ def _embedded(req: BackboneRequest) -> tuple[nn.Module, BackboneSpec, dict]:
     path = Path(req.cache_dir) / f"embedded-{key}.pt"
     if path.is_file():
         model, _ = load_model(path)
+    elif torch.distributed.is_available() and torch.distributed.is_initialized():
+        raise UnlearnkitError(f"the embedded backbone is not cached yet ({path}): run `lmeraser train` once in a "
+                              "single process to build it, then launch the distributed run")
     else:
         torch.manual_seed(0)
         model = create_model(EMBEDDED_ARCH["name"], num_classes=int(req.extra.get("num_classes", 10)),

@@ -82,6 +82,7 @@ def train(
     public_size: int = _opt(None, "--public-size", help="Public (non-erasable) clustering sample size."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed", help="Run seed (per-cluster seeds derive from it)."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)."),
+    download: bool = typer.Option(False, "--download", help="Download the data set if missing (torchvision)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing output files."),
 ) -> None:
     """Cluster the private data, train one prompt + head per cluster, save everything."""
@@ -91,7 +92,8 @@ def train(
     PARTITIONERS.get(erasing_method), PROMPTERS.get(prompter)  # fail fast on typos
     _, summary = api.train_model(cfg, out=out, overwrite=overwrite, dataset=test_dataset, base_dir=base_dir,
                                  backbone=pretrained_model, checkpoint=checkpoint, md5=checkpoint_md5,
-                                 public_size=public_size, device=device, num_gpus=num_gpus)
+                                 public_size=public_size, device=device, num_gpus=num_gpus,
+                                 download=download)
     echo_json({k: summary[k] for k in ("checkpoint", "num_clusters", "full_train_seconds", "test_accuracy")})
 
 

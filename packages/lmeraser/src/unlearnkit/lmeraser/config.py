@@ -18,7 +18,7 @@ class LMEraserConfig:
     method: str = "lmeraser"  # or random_part_tuning
     one_prompt: bool = False
     distance_threshold: float | None = None
-    num_clusters: int | None = 64
+    num_clusters: int | None = 256
     prompter: str = "pad"  # pad | fixed_patch | random_patch
     prompt_size: int = 30  # border / patch width at 224 x 224; scaled to the backbone input
     epochs: int = 8

@@ -29,7 +29,11 @@ console = Console()
 
 ModelType = Annotated[
     str,
-    typer.Option("--model-type", "-m", help=f"Data set + model + defaults: {', '.join(PRESETS.names())}."),
+    typer.Option(
+        "--model-type",
+        "-m",
+        help=f"Data set + model + defaults: {', '.join(n.upper() for n in PRESETS.names())}.",
+    ),
 ]
 Expid = Annotated[int, typer.Option(help="Experiment id: which repeat of the original model (seed + expid).")]
 Seed = Annotated[

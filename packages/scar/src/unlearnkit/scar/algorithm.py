@@ -235,7 +235,7 @@ def scar(
     if params.check_every not in ("step", "batch", "epoch"):
         raise UnlearnkitError(f"unknown check_every {params.check_every!r}; choose step, batch or epoch")
     start = time.perf_counter()
-    _set_train_mode(model, params.freeze_bn)
+    _set_train_mode(model, bool(params.freeze_bn))
     prog, task = _progress(progress, params.epochs, "SCAR")
     with prog:
         for epoch in range(params.epochs):
@@ -330,7 +330,7 @@ def scar_self(
         return float(torch.isin(logits.argmax(1), fc.cpu()).float().mean())
 
     start = time.perf_counter()
-    _set_train_mode(model, params.freeze_bn)
+    _set_train_mode(model, bool(params.freeze_bn))
     prog, task = _progress(progress, params.epochs, "SCAR_self")
     with prog:
         for epoch in range(params.epochs):

@@ -34,7 +34,7 @@ class ScarParams:
     hr_threshold: float | None = None  # None = 0.8 (0.4 for Tiny ImageNet)
     min_epochs: int = 2  # the published code only stops once epoch index > 1
     check_every: str = "step"  # step (published) | batch (once per forget batch) | epoch
-    freeze_bn: bool = False  # keep BatchNorm statistics fixed (the published code lets them drift)
+    freeze_bn: bool | None = None  # keep BatchNorm statistics fixed; None = preset, else off (published code)
     surrogate: str = "photos"  # photos | noise | folder | webdataset | dataset
     surrogate_path: str | None = None
     surrogate_quantity: int = 10  # chunks of 1,000 images

@@ -37,6 +37,7 @@ class BaselineConfig:
     ssd_lambda: float = 1.0
     check_every: int = 0  # steps between stop checks (0: once per epoch)
     max_steps: int | None = None
+    max_seconds: float | None = None  # training-time budget (stop checks excluded)
     seed: int = 0
 
 
@@ -85,7 +86,7 @@ def train_baseline(name: str, model: nn.Module, forget: DataLoader, retain: Data
     f_iter, r_iter = itertools.cycle(forget), itertools.cycle(retain)
     seconds, steps, history, stopped = 0.0, 0, [], False
     total = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
-    while steps < total and not stopped:
+    while steps < total and not stopped and (cfg.max_seconds is None or seconds < cfg.max_seconds):
         t0 = time.perf_counter()
         loss = torch.zeros((), device=device)
         if use_forget:

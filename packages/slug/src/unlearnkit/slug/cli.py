@@ -132,23 +132,24 @@ def layers(
             typer.echo(f"{s.tower:6s} {s.name:60s} importance {s.importance:.3g}  alignment {s.alignment:.3g}")
 
 
-def _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device):
+def _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device, template):
     from .workflow import build_evaluator
 
     return build_evaluator(bundle, name, forget_images, names_file=names_file, utility_folder=utility_folder,
-                           utility_fraction=utility_fraction, device=device)
+                           utility_fraction=utility_fraction, device=device, name_template=template)
 
 
 NAME = typer.Option(..., "--name", help="The identity being forgotten (one of the names list).")
 FORGET_IMAGES = typer.Option(..., "--forget-images", help="Tar of the identity's images for forget accuracy.")
 NAMES_FILE = typer.Option(None, "--names-file", help="Zero-shot label set, one name per line (CelebA names).")
 UTILITY = typer.Option(None, "--utility-folder", help="ImageNet-style val folder for zero-shot utility.")
+TEMPLATE = typer.Option("{}.", "--name-template", help="Prompt for each name (the paper: '{}.').")
 
 
 @app.command("unlearn")
 def unlearn(
     name: str = NAME, forget_images: Path = FORGET_IMAGES, names_file: Path = NAMES_FILE,
-    utility_folder: Path = UTILITY,
+    utility_folder: Path = UTILITY, name_template: str = TEMPLATE,
     utility_fraction: float = typer.Option(0.05, help="Fixed seeded fraction of the utility set used in search."),
     grads_dir: Path = typer.Option(Path("grads"), "--grads-dir"),
     layers_json: Path = typer.Option(Path("layers.json"), "--layers"),
@@ -166,7 +167,7 @@ def unlearn(
     from .workflow import unlearn as run
 
     bundle = _bundle(model, pretrained, checkpoint, device)
-    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device)
+    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device, name_template)
     s = run(bundle, grads_dir, layers_json, ev, out, log, target=target, threshold=threshold, max_iter=max_iter,
             towers=[t.strip() for t in towers.split(",") if t.strip()], overwrite=overwrite)
     echo_json({k: s[k] for k in ("layer", "step", "search_seconds", "before", "after")})
@@ -175,7 +176,7 @@ def unlearn(
 @app.command("eval")
 def evaluate(
     name: str = NAME, forget_images: Path = FORGET_IMAGES, names_file: Path = NAMES_FILE,
-    utility_folder: Path = UTILITY,
+    utility_folder: Path = UTILITY, name_template: str = TEMPLATE,
     utility_fraction: float = typer.Option(1.0, help="Fraction of the utility set (1.0 = all)."),
     heldout: Path = typer.Option(None, "--heldout", help="Held-out shard (e.g. CC3M) for the MIA."),
     model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
@@ -184,7 +185,7 @@ def evaluate(
     from .workflow import evaluate as run
 
     bundle = _bundle(model, pretrained, checkpoint, device)
-    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device)
+    ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device, name_template)
     echo_json(run(bundle, ev, forget_tar=forget_images, heldout=heldout, device=device))
 
 

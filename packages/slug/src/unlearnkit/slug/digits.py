@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +20,6 @@ DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 TEMPLATES = ("a photo of the number {}.", "a drawing of the digit {}.", "the handwritten number {}.",
              "an image of a {}.")
 IMAGE_SIZE = 32
-TEST_SIZE = 360  # 1437 train / 360 test, as the core's digits data set
 
 
 @dataclass
@@ -27,21 +28,37 @@ class DigitImages:
     labels: np.ndarray
 
 
-def load_digits_split(split: str = "train", seed: int = 0) -> DigitImages:
-    """A fixed stratified split of sklearn's digits (offline, bundled with scikit-learn)."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+@lru_cache(maxsize=1)
+def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
+    """sklearn's bundled digits (8x8, 0..16). Read straight from the bundled csv.gz: importing
+    sklearn.datasets pulls in scipy and costs tens of seconds on a busy machine."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
+    if path is not None and path.is_file():
+        data = np.loadtxt(path, delimiter=",")
+        return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
+    from sklearn.datasets import load_digits  # pragma: no cover - layout changed upstream
 
     d = load_digits()
-    idx_train, idx_test = train_test_split(np.arange(len(d.target)), test_size=TEST_SIZE, random_state=seed,
-                                           stratify=d.target)
-    idx = idx_train if split == "train" else idx_test
+    return d.images, d.target.astype(np.int64)
+
+
+def load_digits_split(split: str = "train", seed: int = 0) -> DigitImages:
+    """The core's fixed digits split (same seeded permutation, so 'train'/'test' mean the same images
+    everywhere in unlearnkit), as 32x32 RGB PIL images for CLIP's own preprocessing."""
+    from PIL import Image
+    from unlearnkit.shared.data.digits import DIGITS_SPLIT_SEED, DIGITS_TRAIN
+
+    images, targets = _raw_digits()
+    order = np.random.RandomState(DIGITS_SPLIT_SEED + seed).permutation(len(images))
+    idx = np.sort(order[:DIGITS_TRAIN] if split == "train" else order[DIGITS_TRAIN:])
     imgs = []
     for i in idx:
-        arr = (d.images[i] / 16.0 * 255.0).clip(0, 255).astype(np.uint8)
+        arr = (images[i] / 16.0 * 255.0).clip(0, 255).astype(np.uint8)
         imgs.append(Image.fromarray(arr, mode="L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR).convert("RGB"))
-    return DigitImages(imgs, d.target[idx].astype(np.int64))
+    return DigitImages(imgs, targets[idx])
 
 
 def caption_samples(data: DigitImages, seed: int = 0, templates: Sequence[str] = TEMPLATES,

@@ -41,10 +41,13 @@ class SearchResult:
         return next(t for t in self.trials if t.step == self.high)
 
     def to_dict(self) -> dict:
+        def clean(t: Trial) -> dict:
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(t).items()}
+
         d = {"layer": self.layer, "r0": self.r0, "low": self.low, "high": self.high if self.reached else None,
-             "reached": self.reached, "trials": [asdict(t) for t in self.trials]}
+             "reached": self.reached, "trials": [clean(t) for t in self.trials]}
         final = self.final
-        d["final"] = asdict(final) if final else None
+        d["final"] = clean(final) if final else None
         return d
 
 

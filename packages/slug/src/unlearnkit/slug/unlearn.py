@@ -12,7 +12,7 @@ from torch import nn
 
 from ._core import UnlearnkitError, append_jsonl
 from .layers import LayerScore
-from .search import SearchResult, Trial, choose_layer, search_step
+from .search import TARGETS, SearchResult, Trial, choose_layer, search_step
 from .update import apply_single_layer_update, get_parameter, initial_ratio, single_layer_edit
 
 
@@ -23,12 +23,17 @@ class SlugOutcome:
     seconds: float
 
 
-def make_trial_fn(model: nn.Module, name: str, grad: torch.Tensor,
-                  evaluator: Callable[[str | None], Mapping[str, float]]) -> Callable[[float], Trial]:
+def make_trial_fn(model: nn.Module, name: str, grad: torch.Tensor, evaluator: Callable[..., Mapping[str, float]],
+                  reached: Callable[[Trial], bool] | None = None) -> Callable[[float], Trial]:
+    """Utility is only ever read at a step that reaches the target (the chosen step is one of those), so
+    it is measured only there when ``reached`` is given: most trials then cost one forget-set pass."""
+
     def trial(step: float) -> Trial:
         with single_layer_edit(model, name, grad, step):
-            m = evaluator(name)
-        return Trial(step, m["forget_top1"], m["forget_top5"], m["utility_top1"], extra=dict(m))
+            m = dict(evaluator(name, utility=reached is None))
+            if reached is not None and reached(Trial(step, m["forget_top1"], m["forget_top5"], float("nan"))):
+                m = dict(evaluator(name, utility=True))
+        return Trial(step, m["forget_top1"], m["forget_top5"], m.get("utility_top1", float("nan")), extra=m)
 
     return trial
 
@@ -53,7 +58,10 @@ def run_search(model: nn.Module, g_forget: Mapping[str, torch.Tensor], layers: S
             if log_path is not None:
                 append_jsonl(log_path, {"layer": layer, "step": t.step, "reached": t.reached, **t.extra})
 
-        results.append(search_step(make_trial_fn(model, s.name, g_forget[s.name], evaluator), r0, layer=s.name,
+        def reached(t: Trial) -> bool:
+            return TARGETS[target](t, threshold)
+
+        results.append(search_step(make_trial_fn(model, s.name, g_forget[s.name], evaluator, reached), r0, layer=s.name,
                                    target=target, threshold=threshold, max_iter=max_iter, on_trial=log))
     return SlugOutcome(choose_layer(results), results, time.perf_counter() - start)
 

@@ -95,18 +95,24 @@ class CachedEvaluator:
         self._cache.clear()
         return self(None)
 
-    def __call__(self, edited: str | None = None) -> dict[str, float]:
-        """``edited``: the parameter name currently changed (None: nothing changed since the cache)."""
+    def __call__(self, edited: str | None = None, utility: bool = True) -> dict[str, float]:
+        """``edited``: the parameter name currently changed (None: nothing changed since the cache).
+        ``utility=False`` skips the utility set (the search only needs utility where the target is reached)."""
         self.model.eval()
         text_changed = edited is not None and not edited.startswith("visual.")
         image_changed = edited is not None and edited.startswith("visual.")
         fclf = self._clf(self.forget, "forget_clf", text_changed)
         ff, fl = self._feats(self.forget, "forget_feats", image_changed)
-        uclf = self._clf(self.utility, "utility_clf", text_changed)
-        uf, ul = self._feats(self.utility, "utility_feats", image_changed)
         facc = topk_accuracy(ff, fl, fclf)
-        uacc = topk_accuracy(uf, ul, uclf)
+        out = {"forget_top1": facc[1], "forget_top5": facc[5]}
+        if utility:
+            same = (list(self.utility.class_names), list(self.utility.templates)) == (
+                list(self.forget.class_names), list(self.forget.templates))
+            uclf = fclf if same else self._clf(self.utility, "utility_clf", text_changed)
+            uf, ul = self._feats(self.utility, "utility_feats", image_changed)
+            uacc = topk_accuracy(uf, ul, uclf)
+            out.update(utility_top1=uacc[1], utility_top5=uacc[5])
         if edited is not None:  # keep the cache describing the unedited model
             for k in (("forget_clf", "utility_clf") if text_changed else ("forget_feats", "utility_feats")):
                 self._cache.pop(k, None)
-        return {"forget_top1": facc[1], "forget_top5": facc[5], "utility_top1": uacc[1], "utility_top5": uacc[5]}
+        return out

@@ -76,7 +76,7 @@ def rich_table(rows: Sequence[Mapping], title: str = "SPKD transfer report") -> 
     t = Table(title=title)
     t.add_column("Model", no_wrap=True)
     for c, _, _ in COLUMNS:
-        t.add_column(c, justify="right")
+        t.add_column(c, justify="right", no_wrap=True, min_width=6)
     for r in rows:
         t.add_row(r["model"], *(_fmt(r.get(k), d) for _, k, d in COLUMNS))
     return t

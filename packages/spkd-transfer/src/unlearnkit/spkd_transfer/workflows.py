@@ -159,7 +159,9 @@ def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = 
     check_writable(out, overwrite)
     check_writable(out.with_suffix(".json"), overwrite)
     req_path, req = ensure_request(save_dir, model_path, class_to_replace, data_root=data_root, download=download)
-    overrides = dict(PRESETS[preset]) if (preset and method.startswith("spkd")) else {}
+    if preset and (preset not in PRESETS or not method.startswith("spkd")):
+        raise UnlearnkitError(f"--preset takes {' or '.join(PRESETS)} and applies to the spkd methods only")
+    overrides = dict(PRESETS[preset]) if preset else {}
     overrides.update(method_overrides(method, flags or {}))
     model, ctx, splits = _context(model_path, req_path, data_root, download, device, seed)
     unlearned, rte = run_method(method, model, ctx, params=spec.make_params(overrides))

@@ -175,6 +175,8 @@ def run_method(name: str, model: nn.Module, ctx: UnlearnContext, params=None, **
     if params is None:
         params = spec.make_params(overrides)
     work = copy.deepcopy(model).to(ctx.device)
+    for p in work.parameters():  # a frozen copy (e.g. ctx.original) must become trainable again
+        p.requires_grad_(True)
     seed_everything(ctx.seed)
     with RTEMeter(ctx.device) as meter:
         out = spec.fn(work, ctx, params)
