@@ -13,5 +13,5 @@ def original_ckpt(tmp_path_factory):
     from unlearnkit.scar.workflow import train_original
 
     path = tmp_path_factory.mktemp("scar") / "original.pt"
-    train_original("digits", path, model="lenet5", epochs=6)
+    train_original("digits", path, model="lenet5", epochs=12)
     return path

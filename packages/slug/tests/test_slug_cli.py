@@ -67,12 +67,12 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
 
 def test_demo_model_is_not_retrained(tmp_path, trained_clip_path, monkeypatch):
     """The demo caches its CLIP per work dir; a second call with the same setting must not train."""
-    import shutil
-
     from unlearnkit.slug import demo
+    from unlearnkit.slug.models import load_clip_checkpoint, save_clip
 
     cfg = demo.DemoConfig(train_epochs=4)
-    shutil.copy(trained_clip_path, tmp_path / "tiny_clip.safetensors")
+    save_clip(tmp_path / "tiny_clip.safetensors", load_clip_checkpoint(trained_clip_path),
+              meta={"train": {"epochs": 4, "seed": 0, "split": demo.SPLIT_TAG}})
     monkeypatch.setattr(demo, "train_clip_on_labels", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     bundle, meta = demo.get_demo_model(tmp_path, cfg)
     assert meta["train"]["epochs"] == 4 and isinstance(Image.new("RGB", (1, 1)), Image.Image)

@@ -1,6 +1,7 @@
 """The CLI over the session's tiny run: commands work, outputs are written, bad input is one line + exit 2."""
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -113,11 +114,12 @@ def test_method_specs():
     assert parse_method_spec("l1-sparse")[0] == "l1_sparse"
 
 
-def test_spkd_flags_reach_the_method(run_dir):
-    _ok(["forget", "--method", "spkd", "--model-path", run_dir / "original.pt", "--save-dir", run_dir,
+def test_spkd_flags_reach_the_method(run_dir, tmp_path):
+    shutil.copy(run_dir / "request.json", tmp_path / "request.json")  # same request, own outputs
+    _ok(["forget", "--method", "spkd", "--model-path", run_dir / "original.pt", "--save-dir", tmp_path,
          "--unlearn-epochs", "1", "--distill", "akd", "--teacher", "retrained", "--teacher-path",
-         run_dir / "retrain.pt", "--forget-cap", "0", "--overwrite"])
-    p = json.loads((run_dir / "spkd.json").read_text())["params"]
+         run_dir / "retrain.pt", "--forget-cap", "0"])
+    p = json.loads((tmp_path / "spkd.json").read_text())["params"]
     assert p == {"epochs": 1, "distill": "akd", "teacher": "retrained",
                  "teacher_path": str(run_dir / "retrain.pt"), "forget_cap": 0.0}
     _user_error(["forget", "--method", "ga", "--model-path", run_dir / "original.pt", "--save-dir", run_dir,

@@ -130,3 +130,11 @@ def test_layer_names_validated():
 def test_logit_features_have_class_dim():
     f, y = layer_features(TinyNet(classes=3), _clusters(d=6), "logits")
     assert f.shape == (120, 3) and y.shape == (120,)
+
+
+def test_knn_repeats_average_the_seeded_splits():
+    data = TensorDataset(torch.randn(120, 6), torch.randint(0, 3, (120,)))
+    m = TinyNet()
+    singles = [knn_transfer(m, data, seed=s) for s in (5, 6, 7)]
+    assert knn_transfer(m, data, seed=5, repeats=3) == pytest.approx(float(np.mean(singles)))
+    assert knn_transfer(m, data, seed=5, repeats=1) == singles[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io as _io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -54,7 +55,21 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def save_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    """Strict JSON (NaN and infinities become null) so that any parser, not only Python's, reads it."""
+    text = json.dumps(_finite(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, torch.Tensor) and obj.numel() == 1 and obj.is_floating_point():
+        return _finite(obj.item())
+    return obj
 
 
 def _json_default(obj: Any) -> Any:

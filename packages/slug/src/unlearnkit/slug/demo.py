@@ -30,6 +30,10 @@ from .shards import ShardWriter, iter_shard
 from .unlearn import apply_outcome, run_search
 from .zeroshot import CachedEvaluator, EvalSet
 
+# Identifies the train/test split the cached model was trained on: a model cached under another split
+# would be evaluated on its own training images, so it is retrained instead.
+SPLIT_TAG = "core-digits-permutation-v1"
+
 
 @dataclass
 class DemoConfig:
@@ -51,7 +55,7 @@ class DemoConfig:
 def get_demo_model(work_dir: Path, cfg: DemoConfig) -> tuple[ClipBundle, dict]:
     """Train once per work dir (and training setting), then reuse the cached checkpoint."""
     path = work_dir / "tiny_clip.safetensors"
-    want = {"epochs": cfg.train_epochs, "seed": cfg.seed}
+    want = {"epochs": cfg.train_epochs, "seed": cfg.seed, "split": SPLIT_TAG}
     if path.is_file():
         meta = checkpoint_meta(path)
         if {k: meta.get("train", {}).get(k) for k in want} == want:
@@ -59,6 +63,7 @@ def get_demo_model(work_dir: Path, cfg: DemoConfig) -> tuple[ClipBundle, dict]:
     bundle = tiny_clip(seed=cfg.seed)
     info = train_clip_on_labels(bundle, load_digits_split("train", cfg.seed),
                                 ClipTrainConfig(epochs=cfg.train_epochs, seed=cfg.seed))
+    info["train"]["split"] = SPLIT_TAG
     save_clip(path, bundle, meta=info)
     return bundle, info
 

@@ -3,6 +3,7 @@ one CLI, plus ``report`` (side-by-side table), ``classes`` (randomN lists) and `
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -25,7 +26,7 @@ app = make_app(
     "forget --method spkd / ga / ... -> report. Everything defaults to the embedded digits data, offline.",
 )
 patch_app(app)  # local workaround for the core's exit code under typer 0.29 (see _cli_compat)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # piped output keeps whole tables
 
 SAVE_DIR = typer.Option(Path("runs/spkd"), "--save-dir", help="Run directory: checkpoints, request.json, reports.")
 MODEL_PATH = typer.Option(..., "--model-path", help="Checkpoint of the original model (written by `train`).")
@@ -123,13 +124,17 @@ def knn(
     downstream: list[str] = DOWNSTREAM,
     feature_layer: str = typer.Option("penultimate", "--feature-layer",
                                       help="penultimate (default) or logits (what the published code used)."),
-    k: int = typer.Option(5, "--k"), seed: int = SEED, data_root: Path = DATA_ROOT, device: str = DEVICE,
+    k: int = typer.Option(5, "--k"), seed: int = SEED,
+    repeats: int = typer.Option(1, "--repeats", help="Average over this many seeded 80/20 splits (small sets)."),
+    data_root: Path = DATA_ROOT, device: str = DEVICE,
     out: Path = typer.Option(None, "--out", help="Write the results as JSON here."), overwrite: bool = OVERWRITE,
 ):
     """Cosine k-NN accuracy (k=5, seeded 80/20 split) of each model on each downstream set (main_knn)."""
     if out:
         check_writable(out, overwrite)
-    res = wf.knn_models(model_path, downstream or (), feature_layer=feature_layer, k=k, seed=seed,
+    if repeats < 1:
+        raise UnlearnkitError("--repeats must be at least 1")
+    res = wf.knn_models(model_path, downstream or (), feature_layer=feature_layer, k=k, seed=seed, repeats=repeats,
                         data_root=data_root, device=device)
     if out:
         save_json(out, res)
@@ -164,6 +169,7 @@ def report(
     request: Path = typer.Option(..., "--request", help="The run's request.json."),
     downstream: list[str] = DOWNSTREAM,
     layers: str = typer.Option("penultimate", "--layers", help="CKA layers: penultimate | all."),
+    knn_repeats: int = typer.Option(1, "--knn-repeats", help="Average k-NN over this many seeded splits."),
     out_dir: Path = typer.Option(Path("."), "--out-dir", help="Where report.json / .md / .png go."),
     data_root: Path = DATA_ROOT, device: str = DEVICE, overwrite: bool = OVERWRITE,
 ):
@@ -174,8 +180,8 @@ def report(
         if not eq:
             raise UnlearnkitError(f"--model expects NAME=PATH, got {item!r}")
         models[name] = path
-    rows = evaluate_models(models, reference, request, downstream or (), layers=layers, data_root=data_root,
-                           device=device)
+    rows = evaluate_models(models, reference, request, downstream or (), layers=layers, knn_repeats=knn_repeats,
+                           data_root=data_root, device=device)
     paths = write_report(rows, out_dir, overwrite=overwrite, console=console)
     console.print(f"written: {', '.join(paths.values())}")
 
@@ -198,12 +204,13 @@ def demo(
     class_to_replace: str = typer.Option("random2", "--class-to-replace", "--classes"),
     method: list[str] = typer.Option(None, "--method", help="Method spec(s), e.g. spkd, ga:lr=0.007 "
                                      f"(default: {', '.join(DEFAULT_METHODS)})."),
-    layers: str = typer.Option("penultimate", "--layers"), seed: int = SEED, device: str = DEVICE,
-    overwrite: bool = OVERWRITE,
+    layers: str = typer.Option("penultimate", "--layers"),
+    knn_repeats: int = typer.Option(10, "--knn-repeats", help="k-NN averaged over this many seeded splits."),
+    seed: int = SEED, device: str = DEVICE, overwrite: bool = OVERWRITE,
 ):
     """The digits comparison end to end (offline, CPU minutes): train, forget 2 classes, every method, report."""
-    run_demo(save_dir, classes=class_to_replace, methods=method or DEFAULT_METHODS, layers=layers, seed=seed,
-             device=device, overwrite=overwrite, console=console)
+    run_demo(save_dir, classes=class_to_replace, methods=method or DEFAULT_METHODS, layers=layers,
+             knn_repeats=knn_repeats, seed=seed, device=device, overwrite=overwrite, console=console)
     console.print(f"report: {save_dir}/report.md, report.json, report.png")
 
 

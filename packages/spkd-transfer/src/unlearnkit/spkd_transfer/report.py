@@ -24,14 +24,16 @@ __all__ = ["COLUMNS", "evaluate_models", "markdown_table", "rich_table", "bar_ch
 
 # (column, key in a row, digits)
 # TA is the retained classes' test accuracy for class requests (SalUn's convention), else the whole test set.
+# CKA is the mean over the downstream sets; CKA forget / retain are on the request's training splits.
 COLUMNS = (("UA", "UA", 2), ("RA", "RA", 2), ("TA", "TA", 2), ("MIA", "MIA", 2), ("kNN", "kNN", 2),
-           ("ΔkNN", "dkNN", 2), ("CKA", "CKA", 2), ("RTE s", "RTE", 1))
+           ("ΔkNN", "dkNN", 2), ("CKA", "CKA", 2), ("CKA forget", "CKA/forget", 2),
+           ("CKA retain", "CKA/retain", 2), ("RTE s", "RTE", 1))
 PLOT_KEYS = ("UA", "RA", "TA", "MIA", "kNN", "CKA")
 
 
 def evaluate_models(models: Mapping[str, str | os.PathLike], reference: str | os.PathLike, request: str | os.PathLike,
                     downstream: Sequence[str] = (), *, feature_layer: str = "penultimate",
-                    layers: str = "penultimate", data_root=None, device=None) -> list[dict]:
+                    layers: str = "penultimate", knn_repeats: int = 1, data_root=None, device=None) -> list[dict]:
     """One row per model (the reference included, first if listed): metrics on the same request's splits,
     transfer to the same downstream sets, CKA to the same reference."""
     if not models:
@@ -43,7 +45,7 @@ def evaluate_models(models: Mapping[str, str | os.PathLike], reference: str | os
         model, _ = load_model(path)
         m = evaluate_unlearning(model, splits, ctx.device)
         m.update(transfer_metrics(model, ref_model, downstream, splits=splits, feature_layer=feature_layer,
-                                  layers=layers, data_root=data_root, device=ctx.device))
+                                  layers=layers, knn_repeats=knn_repeats, data_root=data_root, device=ctx.device))
         rte = (read_report(path).get("rte") or {}).get("seconds")
         row = {"model": name, "path": str(path), **m, "TA_all": m.get("TA"), "RTE": rte}
         if "TA_retain" in m:
@@ -52,8 +54,8 @@ def evaluate_models(models: Mapping[str, str | os.PathLike], reference: str | os
             ref_knn = m["kNN"]
         rows.append(row)
     if ref_knn is None:
-        ref_knn = transfer_metrics(ref_model, None, downstream, feature_layer=feature_layer, data_root=data_root,
-                                   device=ctx.device)["kNN"]
+        ref_knn = transfer_metrics(ref_model, None, downstream, feature_layer=feature_layer, knn_repeats=knn_repeats,
+                                   data_root=data_root, device=ctx.device)["kNN"]
     for row in rows:
         row["dkNN"] = row["kNN"] - ref_knn
     return rows
@@ -91,17 +93,19 @@ def bar_chart_png(rows: Sequence[Mapping], title: str = "") -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(PLOT_KEYS)), 3.6), dpi=120)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(PLOT_KEYS)) + 2, 3.6), dpi=120)
     width = 0.8 / max(1, len(rows))
+    colours = plt.get_cmap("tab20").colors
     for i, r in enumerate(rows):
         vals = [r.get(k) if isinstance(r.get(k), (int, float)) and not math.isnan(r.get(k)) else 0.0
                 for k in PLOT_KEYS]
-        ax.bar([j + i * width for j in range(len(PLOT_KEYS))], vals, width, label=r["model"])
+        ax.bar([j + i * width for j in range(len(PLOT_KEYS))], vals, width, label=r["model"],
+               color=colours[i % len(colours)])
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(PLOT_KEYS))], PLOT_KEYS)
     ax.set_ylim(0, 105)
     ax.set_ylabel("%")
     ax.set_title(title)
-    ax.legend(fontsize=7, ncol=min(4, len(rows)), loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -202,14 +202,15 @@ def _native_size(name: str, in_chans: int) -> int:
 
 def transfer_metrics(model: nn.Module, reference: nn.Module | None, downstream: Sequence[str], *, splits=None,
                      feature_layer: str = "penultimate", layers: str = "penultimate", k: int = 5, seed: int = 0,
-                     data_root=None, device="cpu") -> dict[str, float]:
+                     knn_repeats: int = 1, data_root=None, device="cpu") -> dict[str, float]:
     """Flat metric dict: ``kNN/<set>`` per downstream set, ``kNN`` their mean; with a reference model also
     ``CKA/<set>`` on the downstream sets and on forget / retain / test, and ``CKA`` the downstream mean."""
     names = list(downstream) or list(DEFAULT_DOWNSTREAM)
     sets = _downstream_sets(model, names, data_root)
     out: dict[str, float] = {}
     for n, ds in sets.items():
-        out[f"kNN/{n}"] = knn_transfer(model, ds, k=k, seed=seed, feature_layer=feature_layer, device=device)
+        out[f"kNN/{n}"] = knn_transfer(model, ds, k=k, seed=seed, repeats=knn_repeats, feature_layer=feature_layer,
+                                       device=device)
     out["kNN"] = float(torch.tensor([out[f"kNN/{n}"] for n in sets]).mean())
     if reference is not None:
         own = {f"CKA/{n}": ds for n, ds in sets.items()}
@@ -222,7 +223,7 @@ def transfer_metrics(model: nn.Module, reference: nn.Module | None, downstream: 
 
 
 def knn_models(model_paths: Sequence[str | os.PathLike], downstream: Sequence[str], *, feature_layer="penultimate",
-               k: int = 5, seed: int = 0, data_root=None, device=None) -> dict[str, dict[str, float]]:
+               k: int = 5, seed: int = 0, repeats: int = 1, data_root=None, device=None) -> dict[str, dict[str, float]]:
     """main_knn: k-NN accuracy of each model on each downstream set."""
     dev = resolve_device(device)
     names = list(downstream) or list(DEFAULT_DOWNSTREAM)
@@ -230,7 +231,8 @@ def knn_models(model_paths: Sequence[str | os.PathLike], downstream: Sequence[st
     for p in model_paths:
         model, _ = load_model(p)
         sets = _downstream_sets(model, names, data_root)
-        out[str(p)] = {n: knn_transfer(model, ds, k=k, seed=seed, feature_layer=feature_layer, device=dev)
+        out[str(p)] = {n: knn_transfer(model, ds, k=k, seed=seed, repeats=repeats, feature_layer=feature_layer,
+                                       device=dev)
                        for n, ds in sets.items()}
     return out
 

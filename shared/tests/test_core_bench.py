@@ -1,0 +1,45 @@
+import json
+
+from unlearnkit.shared.bench import BenchConfig, run_bench
+from unlearnkit.shared.methods import METHODS, MethodSpec
+
+
+def _cfg(out):
+    return BenchConfig(model="mlp", requests=("class:3",), methods=("ft", "rl", "boom"), out_dir=str(out),
+                       train={"epochs": 3}, params={"ft": {"epochs": 1}, "rl": {"epochs": 1}}, device="cpu",
+                       progress=False)
+
+
+def _boom(model, ctx, params):
+    raise RuntimeError("this method is broken")
+
+
+def test_bench_table_files_and_resume(tmp_path):
+    if "boom" not in METHODS:
+        METHODS.register("boom", MethodSpec("boom", _boom, description="always fails"))
+    logs = []
+    results = run_bench(_cfg(tmp_path), log=logs.append)
+    for name in ("results.json", "results.csv", "results.md", "results.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    (table,) = results["tables"]
+    rows = {r["method"]: r for r in table["rows"]}
+    assert [r["method"] for r in table["rows"]][:2] == ["retrain", "original"]
+    retrain = rows["retrain"]["metrics"]
+    assert retrain["UA"]["mean"] == 100.0 and retrain["AvgGap"]["mean"] == 0.0
+    assert rows["original"]["metrics"]["UA"]["mean"] < 20  # the original still knows class 3
+    assert rows["rl"]["metrics"]["UA"]["mean"] > rows["original"]["metrics"]["UA"]["mean"]
+    assert rows["rl"]["metrics"]["AvgGap"]["mean"] < rows["original"]["metrics"]["AvgGap"]["mean"]
+    assert rows["boom"]["status"] == "failed" and "broken" in rows["boom"]["note"]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["meta"]["data"] == "digits" and table["request"] in saved["meta"]["requests"]
+    assert "| retrain |" in (tmp_path / "results.md").read_text()
+
+    # A second run (a "resumed" bench) trains nothing and reuses every finished run.
+    run_dir = next((tmp_path / "runs").iterdir())
+    stamps = {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+    logs2 = []
+    again = run_bench(_cfg(tmp_path), log=logs2.append)
+    assert not any(line.startswith("training") for line in logs2)
+    assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == stamps
+    assert again["tables"][0]["rows"][0]["metrics"]["UA"] == table["rows"][0]["metrics"]["UA"]
+    assert "NaN" not in (tmp_path / "results.json").read_text()  # strict JSON for every parser
