@@ -14,7 +14,6 @@ from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.io import check_writable, save_json
 
 from . import workflows as wf
-from ._cli_compat import patch_app
 from .classlists import random_class_list, write_class_list
 from .experiment import DEFAULT_METHODS, run_demo
 from .report import evaluate_models, write_report
@@ -25,7 +24,6 @@ app = make_app(
     "(k-NN on downstream data, CKA to the retrained model). Typical run: train -> forget --method retrain -> "
     "forget --method spkd / ga / ... -> report. Everything defaults to the embedded digits data, offline.",
 )
-patch_app(app)  # local workaround for the core's exit code under typer 0.29 (see _cli_compat)
 console = Console(width=None if sys.stdout.isatty() else 160)  # piped output keeps whole tables
 
 SAVE_DIR = typer.Option(Path("runs/spkd"), "--save-dir", help="Run directory: checkpoints, request.json, reports.")

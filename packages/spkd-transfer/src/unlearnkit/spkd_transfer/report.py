@@ -55,7 +55,8 @@ def evaluate_models(models: Mapping[str, str | os.PathLike], reference: str | os
         rows.append(row)
     if ref_knn is None:
         ref_knn = transfer_metrics(ref_model, None, downstream, feature_layer=feature_layer, knn_repeats=knn_repeats,
-                                   data_root=data_root, device=ctx.device)["kNN"]
+                                   image_size=splits.forget.info.image_size, data_root=data_root,
+                                   device=ctx.device)["kNN"]
     for row in rows:
         row["dkNN"] = row["kNN"] - ref_knn
     return rows

@@ -183,30 +183,37 @@ def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = 
     return report
 
 
-def _downstream_sets(model: nn.Module, names: Sequence[str], data_root) -> dict[str, LabeledDataset]:
+def _downstream_sets(model: nn.Module, names: Sequence[str], data_root, image_size: int | None = None
+                     ) -> dict[str, LabeledDataset]:
+    """Downstream sets shaped like the model's training images (``image_size``; see :func:`input_size`)."""
     cfg = getattr(model, "model_config", {}) or {}
     in_chans = int(cfg.get("in_chans", 3))
-    image_size = int((cfg.get("kwargs") or {}).get("image_size", 0)) or None
-    out = {}
-    for n in names:
-        ds = load_downstream(n, root=data_root, image_size=image_size or _native_size(n, in_chans), in_chans=in_chans)
-        out[n] = ds
-    return out
+    size = image_size or int((cfg.get("kwargs") or {}).get("image_size", 0)) or (32 if in_chans == 1 else 224)
+    return {n: load_downstream(n, root=data_root, image_size=size, in_chans=in_chans) for n in names}
 
 
-def _native_size(name: str, in_chans: int) -> int:
-    """Image size for a downstream set when the model does not record one: 32 px for the small 1-channel
-    models of the embedded data, 224 px for ImageNet-style RGB models."""
-    return 32 if in_chans == 1 else 224
+def input_size(meta: Mapping) -> int | None:
+    """The image size the model was trained at, from its checkpoint's data set (None when unknown), so a
+    CIFAR-stem ResNet gets 32 px downstream images and an ImageNet ResNet-50 224 px."""
+    from unlearnkit.shared.data import dataset_info
+
+    name = meta.get("dataset")
+    try:
+        return dataset_info(name).image_size if name else None
+    except UnlearnkitError:
+        return None
 
 
 def transfer_metrics(model: nn.Module, reference: nn.Module | None, downstream: Sequence[str], *, splits=None,
                      feature_layer: str = "penultimate", layers: str = "penultimate", k: int = 5, seed: int = 0,
-                     knn_repeats: int = 1, data_root=None, device="cpu") -> dict[str, float]:
+                     knn_repeats: int = 1, image_size: int | None = None, data_root=None,
+                     device="cpu") -> dict[str, float]:
     """Flat metric dict: ``kNN/<set>`` per downstream set, ``kNN`` their mean; with a reference model also
     ``CKA/<set>`` on the downstream sets and on forget / retain / test, and ``CKA`` the downstream mean."""
     names = list(downstream) or list(DEFAULT_DOWNSTREAM)
-    sets = _downstream_sets(model, names, data_root)
+    if image_size is None and splits is not None:
+        image_size = splits.forget.info.image_size
+    sets = _downstream_sets(model, names, data_root, image_size)
     out: dict[str, float] = {}
     for n, ds in sets.items():
         out[f"kNN/{n}"] = knn_transfer(model, ds, k=k, seed=seed, repeats=knn_repeats, feature_layer=feature_layer,
@@ -229,8 +236,8 @@ def knn_models(model_paths: Sequence[str | os.PathLike], downstream: Sequence[st
     names = list(downstream) or list(DEFAULT_DOWNSTREAM)
     out = {}
     for p in model_paths:
-        model, _ = load_model(p)
-        sets = _downstream_sets(model, names, data_root)
+        model, meta = load_model(p)
+        sets = _downstream_sets(model, names, data_root, input_size(meta))
         out[str(p)] = {n: knn_transfer(model, ds, k=k, seed=seed, repeats=repeats, feature_layer=feature_layer,
                                        device=dev)
                        for n, ds in sets.items()}
@@ -251,8 +258,8 @@ def cka_models(model_paths: Sequence[str | os.PathLike], retrained_path, downstr
         extra = {"forget": splits.forget, "retain": splits.retain, "test": splits.test}
     out = {}
     for p in model_paths:
-        model, _ = load_model(p)
-        sets = {**_downstream_sets(model, names, data_root), **extra}
+        model, meta = load_model(p)
+        sets = {**_downstream_sets(model, names, data_root, input_size(meta)), **extra}
         out[str(p)] = {n: cka_to_reference(model, reference, ds, layers=layers, device=dev, batch_size=batch_size)
                        for n, ds in sets.items()}
     return out
