@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-
 from unlearnkit.shared.bench import BenchConfig
 from unlearnkit.shared.bench.runner import Bench
 from unlearnkit.shared.methods import UnlearnContext, get_method, run_method

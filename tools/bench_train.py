@@ -14,7 +14,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from unlearnkit.shared.data import load_dataset, make_loader
 from unlearnkit.shared.models import create_model
 from unlearnkit.shared.train import TrainConfig, fit

@@ -4,7 +4,6 @@ import os
 import sys
 
 import torch
-
 from unlearnkit.shared import distributed as dist
 from unlearnkit.shared.data import load_dataset
 from unlearnkit.shared.models import create_model

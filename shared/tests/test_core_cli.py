@@ -4,7 +4,6 @@ import json
 
 import pytest
 from typer.testing import CliRunner
-
 from unlearnkit.shared.checkpoint import read_checkpoint
 from unlearnkit.shared.cli import app
 

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from unlearnkit.shared.data import ForgetRequest, dataset_info, load_dataset, make_splits
 from unlearnkit.shared.errors import ChecksumError, UnlearnkitError
 

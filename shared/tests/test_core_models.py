@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from unlearnkit.shared.checkpoint import load_model, save_model
 from unlearnkit.shared.errors import ChecksumError, UnlearnkitError
 from unlearnkit.shared.io import file_md5

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from unlearnkit.shared.checkpoint import read_checkpoint
 from unlearnkit.shared.models import create_model
 from unlearnkit.shared.train import TrainConfig, evaluate, fit, lr_factor

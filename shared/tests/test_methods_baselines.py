@@ -19,6 +19,7 @@ FORGET_CLASS = 3
 def bench():
     torch.set_num_threads(1)
     train, test = load_dataset("digits", "train"), load_dataset("digits", "test")
+    torch.manual_seed(0)  # the initialisation must not depend on which tests ran before in this process
     model = create_model("mlp", 10, in_chans=1, hidden=64)
     cfg = TrainConfig(epochs=6, batch_size=64, lr=0.05, seed=0)
     fit(model, train, cfg, progress=False)
@@ -41,7 +42,7 @@ def test_original_remembers_the_forget_class(bench):
 
 # method -> (overrides, the highest forget accuracy allowed afterwards)
 LOWERING = {
-    "ga": ({"lr": 0.005}, 80.0),
+    "ga": ({"lr": 0.003, "epochs": 5}, 80.0),  # GA is a knife edge: 0.005 collapses this model
     "neggrad": ({}, 90.0),
     "rl": ({}, 20.0),
     "salun": ({}, 20.0),

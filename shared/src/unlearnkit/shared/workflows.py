@@ -21,7 +21,7 @@ from .train import FitResult, TrainConfig, evaluate, fit
 
 # Recipes that reach the targets on the embedded data in seconds; other data sets fall back to TrainConfig().
 DEFAULT_RECIPES: dict[str, dict] = {
-    "digits": {"epochs": 20, "batch_size": 64, "lr": 0.05, "weight_decay": 5e-4, "schedule": "cosine"},
+    "digits": {"epochs": 30, "batch_size": 64, "lr": 0.05, "weight_decay": 5e-4, "schedule": "cosine"},
     "mnist": {"epochs": 20, "batch_size": 128, "lr": 0.05},
     "fashionmnist": {"epochs": 30, "batch_size": 128, "lr": 0.05},
     "cifar10": {"epochs": 182, "batch_size": 256, "lr": 0.1, "schedule": "multistep", "milestones": (91, 136)},

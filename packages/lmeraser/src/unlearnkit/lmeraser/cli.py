@@ -6,12 +6,10 @@ Thin layer over :mod:`unlearnkit.lmeraser.api`; flags mirror the published code'
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import typer
 from unlearnkit.shared.cli_utils import echo_json, make_app, run_app
-from unlearnkit.shared.errors import UnlearnkitError
 
 from . import api
 from .backbones import BACKBONE_SOURCES
@@ -31,22 +29,6 @@ app = make_app(
 DEFAULTS = LMEraserConfig()
 
 
-def user_errors(fn):
-    """One line and exit code 2 for user errors. Local workaround: the core's ``make_app`` converts them to
-    a ``click.ClickException``, which typer >= 0.29 (vendoring its own click) does not recognise, so the
-    user would see a traceback and exit code 1. Harmless once the core handles it."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except UnlearnkitError as err:
-            typer.echo(f"Error: {err}", err=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
 def _opt(default, *names: str, help: str):
     """An option under its dashed name and the published code's underscored spelling."""
     spellings = []
@@ -56,7 +38,6 @@ def _opt(default, *names: str, help: str):
 
 
 @app.command()
-@user_errors
 def train(
     out: Path = typer.Option(..., "--out", "-o", help="Where to write the checkpoint (and <out>.json)."),
     erasing_method: str = _opt(DEFAULTS.method, "--erasing-method",
@@ -98,7 +79,6 @@ def train(
 
 
 @app.command()
-@user_errors
 def erase(
     model: Path = typer.Argument(..., help="Checkpoint written by `lmeraser train` or a previous erase."),
     out: Path = typer.Option(..., "--out", "-o", help="The new checkpoint (the input is never modified)."),
@@ -119,7 +99,6 @@ def erase(
 
 
 @app.command()
-@user_errors
 def evaluate(
     model: Path = typer.Argument(..., help="An LMEraser checkpoint."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, ..."),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from unlearnkit.shared.cli_utils import make_app, run_app
-from unlearnkit.shared.errors import UnlearnkitError
 
 from .experiment import ExperimentOptions, run_experiment, train_original
 from .presets import PRESETS
@@ -102,21 +100,6 @@ def _options(**kw) -> ExperimentOptions:
     return ExperimentOptions(**kw)
 
 
-@contextmanager
-def _user_errors():
-    """One-line ``Error:`` and exit code 2 for user errors.
-
-    Local workaround: the core's ``make_app`` converts ``UnlearnkitError`` into a ``click.ClickException``,
-    but typer >= 0.20 vendors its own click and lets that exception escape (exit 1, traceback). Harmless
-    once the core handles it.
-    """
-    try:
-        yield
-    except UnlearnkitError as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(2) from None
-
-
 @app.command()
 def train(
     model_type: ModelType = "DIGITS",
@@ -143,13 +126,11 @@ def train(
         train_epochs=train_epochs,
         model=model,
     )
-    with _user_errors():
-        console.print(f"saved {train_original(opts)}", soft_wrap=True)
+    console.print(f"saved {train_original(opts)}", soft_wrap=True)
 
 
 def _unlearn(methods, **kw) -> None:
-    with _user_errors():
-        exp = run_experiment(_options(**kw), methods)
+    exp = run_experiment(_options(**kw), methods)
     print_results(exp.results, console)
     console.print(f"results: {exp.results_path}", soft_wrap=True)
 

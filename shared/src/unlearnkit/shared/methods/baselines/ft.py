@@ -16,8 +16,8 @@ from ._common import SGDParams, fit_kwargs, train_config
 
 @dataclass
 class FTParams(SGDParams):
-    epochs: int = 2
-    lr: float = 0.02
+    epochs: int = 5
+    lr: float = 0.1
 
 
 def finetune(model: nn.Module, ctx: UnlearnContext, p: FTParams) -> nn.Module:

@@ -20,8 +20,8 @@ from ._common import SGDParams, fit_kwargs, train_config
 
 @dataclass
 class L1SparseParams(SGDParams):
-    epochs: int = 2
-    lr: float = 0.02
+    epochs: int = 5
+    lr: float = 0.1
     alpha: float = 5e-4
 
 
