@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
-torch.set_num_threads(2)
+if not os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(2)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import Dataset
-from torchvision import transforms as T
 from unlearnkit.shared.data import DatasetInfo, dataset_info, load_dataset
 from unlearnkit.shared.data.transforms import pil_transform
 from unlearnkit.shared.errors import UnlearnkitError
@@ -102,6 +101,9 @@ class FileSurrogate(Dataset):
 
 def surrogate_transform(info: DatasetInfo) -> Callable:
     """PIL image -> tensor in ``info``'s format (passing through the data set's native resolution)."""
+    # torchvision is imported lazily: seconds of start-up that the digits path never needs.
+    from torchvision import transforms as T
+
     native = NATIVE_SIZE.get(info.name)
     steps: list = [T.Resize((native, native), antialias=True)] if native else []
     return T.Compose([*steps, pil_transform(info, augment=False)])

@@ -61,7 +61,7 @@ def get_demo_model(work_dir: Path, cfg: DemoConfig) -> tuple[ClipBundle, dict]:
         if {k: meta.get("train", {}).get(k) for k in want} == want:
             return load_clip_checkpoint(path), meta
     bundle = tiny_clip(seed=cfg.seed)
-    info = train_clip_on_labels(bundle, load_digits_split("train", cfg.seed),
+    info = train_clip_on_labels(bundle, load_digits_split("train"),
                                 ClipTrainConfig(epochs=cfg.train_epochs, seed=cfg.seed))
     info["train"]["split"] = SPLIT_TAG
     save_clip(path, bundle, meta=info)
@@ -72,7 +72,7 @@ def write_demo_shards(work_dir: Path, cfg: DemoConfig) -> tuple[Path, Path]:
     """The demo's 'LAION': one shard of captioned training digits, and a retain shard of other digits."""
     shard = work_dir / "shards" / "00000.tar"
     retain = work_dir / "retain" / f"retain-{cfg.digit}.tar"
-    samples = caption_samples(load_digits_split("train", cfg.seed), seed=cfg.seed)
+    samples = caption_samples(load_digits_split("train"), seed=cfg.seed)
     if not shard.is_file():
         with ShardWriter(shard) as w:
             for s in samples:
@@ -89,7 +89,7 @@ def write_demo_shards(work_dir: Path, cfg: DemoConfig) -> tuple[Path, Path]:
 def digit_eval_sets(bundle: ClipBundle, digit: str, seed: int = 0) -> tuple[EvalSet, EvalSet, int]:
     """Forget set: test images of the digit; utility: test images of the other nine, all classified over
     the ten names with the caption templates."""
-    test = load_digits_split("test", seed)
+    test = load_digits_split("test")
     x = torch.stack([bundle.preprocess_val(im) for im in test.images])
     y = torch.as_tensor(test.labels)
     label = DIGIT_NAMES.index(digit)

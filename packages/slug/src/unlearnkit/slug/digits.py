@@ -1,4 +1,5 @@
-"""The embedded offline default: scikit-learn's 8x8 digits as image-caption pairs for a tiny CLIP.
+"""The embedded offline default: the shared core's digits (scikit-learn's 8x8 digits, fixed 1437/360 split,
+upsampled to 32x32) as image-caption pairs for a tiny CLIP.
 
 Each digit image gets a caption from a few templates naming the digit ("a photo of the number seven.");
 forgetting "seven" is then the digits analogue of forgetting a celebrity's name.
@@ -10,7 +11,6 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -28,37 +28,30 @@ class DigitImages:
     labels: np.ndarray
 
 
-@lru_cache(maxsize=1)
-def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
-    """sklearn's bundled digits (8x8, 0..16). Read straight from the bundled csv.gz: importing
-    sklearn.datasets pulls in scipy and costs tens of seconds on a busy machine."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("sklearn")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz" if spec else None
-    if path is not None and path.is_file():
-        data = np.loadtxt(path, delimiter=",")
-        return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits  # pragma: no cover - layout changed upstream
-
-    d = load_digits()
-    return d.images, d.target.astype(np.int64)
-
-
-def load_digits_split(split: str = "train", seed: int = 0) -> DigitImages:
-    """The core's fixed digits split (same seeded permutation, so 'train'/'test' mean the same images
-    everywhere in unlearnkit), as 32x32 RGB PIL images for CLIP's own preprocessing."""
+@lru_cache(maxsize=2)
+def _split_images(split: str) -> tuple[tuple, np.ndarray]:
+    """The core's digits split as 8-bit RGB PIL images (the shards store PNGs, CLIP preprocesses PIL)."""
+    import torch
     from PIL import Image
-    from unlearnkit.shared.data.digits import DIGITS_SPLIT_SEED, DIGITS_TRAIN
+    from unlearnkit.shared.data import load_dataset
 
-    images, targets = _raw_digits()
-    order = np.random.RandomState(DIGITS_SPLIT_SEED + seed).permutation(len(images))
-    idx = np.sort(order[:DIGITS_TRAIN] if split == "train" else order[DIGITS_TRAIN:])
-    imgs = []
-    for i in idx:
-        arr = (images[i] / 16.0 * 255.0).clip(0, 255).astype(np.uint8)
-        imgs.append(Image.fromarray(arr, mode="L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR).convert("RGB"))
-    return DigitImages(imgs, targets[idx])
+    ds = load_dataset("digits", split)  # fixed 1437/360 split, 1x32x32 tensors normalised by the core
+    if ds.info.image_size != IMAGE_SIZE or ds.info.in_chans != 1:  # pragma: no cover - core layout changed
+        raise RuntimeError(f"unexpected digits layout {ds.info}")
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    # undo the core's normalisation: back to [0, 1], then 8 bit (CLIP's preprocessing re-normalises)
+    x = x * ds.info.std[0] + ds.info.mean[0]
+    arr = (x[:, 0] * 255.0).round().clamp(0, 255).to(torch.uint8).numpy()
+    images = tuple(Image.fromarray(a, mode="L").convert("RGB") for a in arr)
+    return images, np.asarray(ds.targets, dtype=np.int64)
+
+
+def load_digits_split(split: str = "train") -> DigitImages:
+    """The shared core's digits split (``unlearnkit.shared.data.load_dataset("digits", split)``: the same
+    seeded permutation and 32x32 bilinear upsampling everywhere in unlearnkit), de-normalised to 32x32 RGB
+    PIL images for CLIP's own preprocessing."""
+    images, labels = _split_images(split)
+    return DigitImages(list(images), labels.copy())
 
 
 def caption_samples(data: DigitImages, seed: int = 0, templates: Sequence[str] = TEMPLATES,

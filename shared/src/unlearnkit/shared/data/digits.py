@@ -7,7 +7,9 @@ with a fixed, seeded 1437/360 train/test split.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -29,16 +31,31 @@ DIGITS_INFO = DatasetInfo(
 )
 
 
-@lru_cache(maxsize=1)
-def _digits_tensors() -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+def _read_bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """(images 1797x8x8, labels) from the CSV inside scikit-learn.
+
+    Read directly because importing ``sklearn.datasets`` costs seconds of start-up for every command; the
+    official loader is the fallback if the file ever moves.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    csv = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if csv is not None and csv.is_file():
+        data = np.loadtxt(csv, delimiter=",", dtype=np.float32)
+        return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = torch.tensor(bunch.images, dtype=torch.float32)[:, None] / 16.0
+    return bunch.images.astype(np.float32), bunch.target.astype(np.int64)
+
+
+@lru_cache(maxsize=1)
+def _digits_tensors() -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    raw, labels = _read_bundled_digits()
+    images = torch.from_numpy(raw)[:, None] / 16.0
     images = F.interpolate(images, size=(DIGITS_SIZE, DIGITS_SIZE), mode="bilinear", align_corners=False)
     images = ((images - DIGITS_MEAN) / DIGITS_STD).contiguous()
     order = np.random.RandomState(DIGITS_SPLIT_SEED).permutation(len(images))
-    return images, np.asarray(bunch.target, dtype=np.int64), order
+    return images, labels, order
 
 
 def digits_split(split: str) -> tuple[torch.Tensor, np.ndarray]:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchvision import transforms as T
 
 from .base import DatasetInfo
 
 
-def pil_transform(info: DatasetInfo, augment: bool) -> T.Compose:
-    """Transform for PIL images (torchvision and image-folder data sets)."""
+def pil_transform(info: DatasetInfo, augment: bool):
+    """Transform for PIL images (torchvision and image-folder data sets).
+
+    torchvision is imported here, not at module level: it costs seconds, and the digits path never needs it.
+    """
+    from torchvision import transforms as T
+
     size = info.image_size
     steps: list = []
     if info.in_chans == 1:
