@@ -63,6 +63,10 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
     r = runner.invoke(app, ["grads", "--forget", str(tmp_path / "nope.tar"), "--retain", str(shards[2]),
                             "--out-dir", str(tmp_path / "g2"), *map(str, ck)])
     assert r.exit_code == 2 and "not found" in r.output and "Traceback" not in r.output
+    # the same through the nested `data` sub-app (the core's group wraps sub-groups too)
+    r = runner.invoke(app, ["data", "create-forget", "--name", "seven", "--shards", str(tmp_path / "none.tar"),
+                            "--out", str(tmp_path / "x.tar")])
+    assert r.exit_code == 2 and r.output.startswith("Error:") and "Traceback" not in r.output
 
 
 def test_demo_model_is_not_retrained(tmp_path, trained_clip_path, monkeypatch):

@@ -28,7 +28,22 @@ def http_root(tmp_path):
     server.server_close()
 
 
-def test_img2dataset_local_server_counts_broken_url(tmp_path, http_root):
+@pytest.fixture()
+def fork_children(monkeypatch):
+    """img2dataset hard-codes the spawn start method for its worker pool and its logger process, so each
+    child re-imports img2dataset (webdataset -> torch, albumentations -> scipy, pandas: ~10 s apiece on a
+    busy core). The test forks them instead: same img2dataset code, children start with the modules loaded."""
+    import multiprocessing
+
+    import img2dataset.distributor
+    import img2dataset.logger
+
+    fork = multiprocessing.get_context("fork")
+    monkeypatch.setattr(img2dataset.distributor, "get_context", lambda method=None: fork)
+    monkeypatch.setattr(img2dataset.logger.LoggerProcess, "_Popen", staticmethod(fork.Process._Popen))
+
+
+def test_img2dataset_local_server_counts_broken_url(tmp_path, http_root, fork_children):
     csv = tmp_path / "urls.csv"
     rows = [(f"{http_root}/img{i}.png", f"a {c} square") for i, c in enumerate(["red", "green", "blue"])]
     rows.append((f"{http_root}/missing.png", "a broken link"))

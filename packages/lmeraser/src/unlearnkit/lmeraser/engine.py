@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 from unlearnkit.shared.errors import UnlearnkitError
+from unlearnkit.shared.progress import progress_bar
 
 from .config import LMEraserConfig
 from .frozen import FrozenBackbone
 from .partition import Partition, make_partition
-from .progress import cluster_progress
 from .prompters import scaled_prompt_size
 from .sharding import assign_owners, gather_results, shard_rows, world
 from .state import LMEraserState
@@ -94,7 +94,7 @@ def train_clusters(backbone: FrozenBackbone, store: SampleStore, partition: Part
     owners = assign_owners(clusters, [len(partition.members[c]) for c in clusters], size)
     mine = [c for c in clusters if owners[c] == rank]
     owned: dict[int, ClusterResult] = {}
-    with cluster_progress(label, len(mine), enabled=progress and rank == 0) as advance:
+    with progress_bar(label, len(mine), enabled=progress and rank == 0) as advance:
         for c in mine:
             owned[c] = train_cluster(backbone, store, partition.members[c], tcfg, seed=seed, cluster=c,
                                      val_ids=partition.val_members[c], device=device)

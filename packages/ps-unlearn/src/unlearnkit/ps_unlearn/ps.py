@@ -20,8 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.inference import extract_features
+from unlearnkit.shared.progress import progress_bar
 
-from ._progress import progress_bar
 from .selection import TRAINABLE, classifier_of, freeze_all_but, select_trainable
 from .soft_labels import soft_cross_entropy, soft_labels
 
@@ -112,8 +112,7 @@ def prototype_surgery(
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with progress_bar(progress) as bar:
-            task = bar.add_task("PS fine-tuning", total=params.epochs)
+        with progress_bar("PS fine-tuning", params.epochs, enabled=progress) as advance:
             for _ in range(params.epochs):
                 order = torch.randperm(n, generator=gen)
                 total = 0.0
@@ -125,7 +124,7 @@ def prototype_surgery(
                     optimizer.step()
                     total += float(loss.detach()) * len(idx)
                 losses.append(total / n)
-                bar.advance(task)
+                advance()
                 if (
                     params.target_forget_acc is not None
                     and _accuracy(head, feats, labels) <= params.target_forget_acc

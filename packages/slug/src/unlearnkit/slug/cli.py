@@ -4,48 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import typer
-from typer.core import TyperGroup
 
-from ._core import UnlearnkitError, echo_json, make_app, run_app
+from ._core import echo_json, make_app, run_app
 
-# Local workaround (reported to the core): with typer 0.29, which vendors its own click, the core's
-# error class derives from the *real* click's ClickException, which typer does not catch, so a user error
-# ends in a traceback with exit code 1. Re-raising it as typer's ClickException restores "Error: ...",
-# exit code 2. Harmless once the core is fixed.
-_TyperClickException = getattr(getattr(typer.core, "_click", None), "exceptions", click).ClickException
-
-
-class _UserError(_TyperClickException):
-    exit_code = 2
-
-
-class _SlugGroup(TyperGroup):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except UnlearnkitError as err:
-            raise _UserError(str(err)) from None
-        except click.ClickException as err:
-            if isinstance(err, _TyperClickException):
-                raise
-            raise _UserError(err.format_message()) from None
-
-    def list_commands(self, ctx):
-        return list(self.commands)
-
-
-def _app(name: str, help: str) -> typer.Typer:
-    a = make_app(name, help)
-    a.info.cls = _SlugGroup
-    return a
-
-
-app = _app("slug", "SLUG: forget a name/concept in CLIP with one gradient and a single-layer update.\n\n"
+# make_app's group reports UnlearnkitError as "Error: ..." with exit code 2 (typer.Exit), for the root and,
+# since the root group's invoke wraps them, for the nested `slug data ...` commands too.
+app = make_app("slug", "SLUG: forget a name/concept in CLIP with one gradient and a single-layer update.\n\n"
                "Workflow: data download -> data create-forget -> grads -> layers -> unlearn -> eval. "
                "`slug demo` runs everything offline on a tiny CLIP trained on captioned digits.")
-data_app = _app("data", "LAION-style data: download url lists into webdataset shards, build forget sets.")
+data_app = make_app("data", "LAION-style data: download url lists into webdataset shards, build forget sets.")
 app.add_typer(data_app, name="data")
 
 MODEL = typer.Option("ViT-B-32", "--model", help="open_clip model name (or slug-tiny-clip).")

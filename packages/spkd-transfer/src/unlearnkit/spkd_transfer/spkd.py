@@ -21,10 +21,10 @@ from torch import nn
 from unlearnkit.shared.data import make_loader
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.inference import eval_mode
+from unlearnkit.shared.progress import progress_bar
 from unlearnkit.shared.registry import Registry
 
 from .losses import get_distill_loss
-from .progress import progress_bar
 
 __all__ = ["PRESETS", "SPKDParams", "TEACHERS", "load_teacher", "params_from", "snapshot", "spkd_unlearn"]
 
@@ -186,7 +186,7 @@ def spkd_unlearn(model: nn.Module, ctx, params: SPKDParams | None = None, *, see
     history = []
     steps = params.epochs * (len(forget) + len(retain))
     show = params.progress and getattr(ctx, "progress", None) is not False
-    with progress_bar(steps, f"SPKD ({params.distill})", enabled=show) as advance:
+    with progress_bar(f"SPKD ({params.distill})", steps, enabled=show) as advance:
         for epoch in range(params.epochs):
             for loader in (forget, retain):
                 loader.sampler.set_epoch(epoch)
