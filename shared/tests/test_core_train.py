@@ -52,3 +52,14 @@ def test_schedules():
     assert [round(lr_factor(e, ms), 6) for e in (0, 3, 6)] == [1.0, 0.1, 0.01]
     wu = TrainConfig(epochs=10, warmup_epochs=3, schedule="constant")
     assert [lr_factor(e, wu) for e in range(4)] == [0.25, 0.5, 0.75, 1.0]
+
+
+def test_resuming_a_finished_run_trains_nothing(digits, tmp_path):
+    from unlearnkit.shared.workflows import train_model
+
+    cfg = TrainConfig(epochs=2, batch_size=128, lr=0.05)
+    path = tmp_path / "done.pt"
+    model, meta, _ = train_model(digits, "mlp", cfg, path, progress=False)
+    again, meta2, result = train_model(digits, "mlp", cfg, path, resume=True, progress=False)
+    assert result.resumed_from == 2 and len(result.history) == 2  # loaded, not retrained
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))

@@ -81,3 +81,23 @@ def test_demo_model_is_not_retrained(tmp_path, trained_clip_path, monkeypatch):
     bundle, meta = demo.get_demo_model(tmp_path, cfg)
     assert meta["train"]["epochs"] == 4 and isinstance(Image.new("RGB", (1, 1)), Image.Image)
     assert sum(p.numel() for p in bundle.model.parameters()) > 0
+
+
+def test_demo_model_cached_under_another_split_is_retrained(tmp_path, trained_clip_path, monkeypatch):
+    """A checkpoint whose split tag is not the current one (e.g. slug's former csv reader) is retrained."""
+    from unlearnkit.slug import demo
+    from unlearnkit.slug.models import load_clip_checkpoint, save_clip
+
+    save_clip(tmp_path / "tiny_clip.safetensors", load_clip_checkpoint(trained_clip_path),
+              meta={"train": {"epochs": 4, "seed": 0, "split": "core-digits-permutation-v1"}})
+    calls = []
+
+    def fake_train(bundle, data, cfg):
+        calls.append(len(data.images))
+        return {"train": {"epochs": cfg.epochs, "seed": cfg.seed}, "seconds": 0.0}
+
+    monkeypatch.setattr(demo, "tiny_clip", lambda seed=0: load_clip_checkpoint(trained_clip_path))
+    monkeypatch.setattr(demo, "train_clip_on_labels", fake_train)
+    _, meta = demo.get_demo_model(tmp_path, demo.DemoConfig(train_epochs=4))
+    assert calls == [1437] and meta["train"]["split"] == demo.SPLIT_TAG
+    assert demo.checkpoint_meta(tmp_path / "tiny_clip.safetensors")["train"]["split"] == demo.SPLIT_TAG

@@ -119,10 +119,16 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
     result = FitResult()
     start_epoch = 0
     if resume and checkpoint_path is not None and os.path.exists(checkpoint_path):
-        state = read_checkpoint(checkpoint_path).get("train_state")
-        if state is not None:
-            ckpt = read_checkpoint(checkpoint_path)
+        ckpt = read_checkpoint(checkpoint_path)
+        state = ckpt.get("train_state")
+        done = state is None and ckpt.get("meta", {}).get("epoch") == cfg.epochs - 1
+        if state is not None or done:
             model.load_state_dict(ckpt["state_dict"])
+        if done:  # a finished run: nothing left to train
+            result.history = list(ckpt["meta"].get("history", []))
+            result.resumed_from = cfg.epochs
+            return result
+        if state is not None:
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             set_rng_state(state["rng"])
