@@ -43,3 +43,13 @@ def test_bench_table_files_and_resume(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == stamps
     assert again["tables"][0]["rows"][0]["metrics"]["UA"] == table["rows"][0]["metrics"]["UA"]
     assert "NaN" not in (tmp_path / "results.json").read_text()  # strict JSON for every parser
+
+
+def test_bench_ulira_is_opt_in_and_ranks_retrain_below_original(tmp_path):
+    cfg = BenchConfig(model="mlp", requests=("class:3",), methods=("rl",), out_dir=str(tmp_path), ulira=2,
+                      train={"epochs": 2}, params={"rl": {"epochs": 1}}, device="cpu", progress=False, mia=False)
+    results = run_bench(cfg, log=lambda m: None)
+    rows = {r["method"]: r["metrics"] for r in results["tables"][0]["rows"]}
+    # the original still looks like a model that trained on class 3; the retrained one does not
+    assert rows["original"]["ULiRA"]["mean"] > 80 > 20 > rows["retrain"]["ULiRA"]["mean"]
+    assert "U-LiRA in%" in (tmp_path / "results.md").read_text()

@@ -202,6 +202,8 @@ def bench(
     epochs: Annotated[int | None, typer.Option(help="Epochs of the original / retrained models.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="method.key=value (repeatable).")] = None,
     no_mia: Annotated[bool, typer.Option("--no-mia", help="Skip the MIA-efficacy metric.")] = False,
+    ulira: Annotated[int, typer.Option(help="U-LiRA per-example attack with N shadow originals and N shadow "
+                                            "retrains per request (opt-in: costs 2N extra trainings).")] = 0,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
@@ -214,7 +216,7 @@ def bench(
                       methods=tuple(m.strip() for m in methods.split(",")) if methods else None, seeds=seeds,
                       seed=seed, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                       download=download, train={"epochs": epochs} if epochs else {},
-                      params=_params(param, nested=True), mia=not no_mia)
+                      params=_params(param, nested=True), mia=not no_mia, ulira=ulira)
     results = run_bench(cfg, log=lambda msg: typer.echo(msg, err=True))
     print_tables(results)
     typer.echo(f"results: {out}/results.json, results.csv, results.md, results.png")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..io import atomic_write_bytes, atomic_write_text, save_json
 
 COLUMNS = ("UA", "RA", "TA", "MIA", "AvgGap", "RTE", "speedup")
-HEADERS = {"UA": "UA", "RA": "RA", "TA": "TA", "MIA": "MIA", "AvgGap": "Avg.Gap", "RTE": "RTE (s)",
+HEADERS = {"ULiRA": "U-LiRA in%", "UA": "UA", "RA": "RA", "TA": "TA", "MIA": "MIA", "AvgGap": "Avg.Gap", "RTE": "RTE (s)",
            "speedup": "speed-up"}
 
 
@@ -24,20 +24,27 @@ def _fmt(stat: dict | None, key: str) -> str:
     return text
 
 
-def _cells(row: dict) -> list[str]:
+def _cells(row: dict, columns=COLUMNS) -> list[str]:
     if row["status"] != "ok":
-        return [row["status"] + (f": {row['note']}" if row["note"] else "")] + [""] * (len(COLUMNS) - 1)
-    return [_fmt(row["metrics"].get(k), k) for k in COLUMNS]
+        return [row["status"] + (f": {row['note']}" if row["note"] else "")] + [""] * (len(columns) - 1)
+    return [_fmt(row["metrics"].get(k), k) for k in columns]
+
+
+def _columns(results: dict) -> tuple[str, ...]:
+    """The ULiRA column only appears when the bench measured it."""
+    has = any("ULiRA" in row.get("metrics", {}) for t in results["tables"] for row in t["rows"])
+    return COLUMNS[:4] + ("ULiRA",) + COLUMNS[4:] if has else COLUMNS
 
 
 def markdown(results: dict) -> str:
     lines = []
+    cols = _columns(results)
     for table in results["tables"]:
         lines.append(f"### {table['description']}\n")
-        lines.append("| method | " + " | ".join(HEADERS[c] for c in COLUMNS) + " |")
-        lines.append("|---" * (len(COLUMNS) + 1) + "|")
+        lines.append("| method | " + " | ".join(HEADERS[c] for c in cols) + " |")
+        lines.append("|---" * (len(cols) + 1) + "|")
         for row in table["rows"]:
-            lines.append(f"| {row['method']} | " + " | ".join(_cells(row)) + " |")
+            lines.append(f"| {row['method']} | " + " | ".join(_cells(row, cols)) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -47,24 +54,26 @@ def print_tables(results: dict, console=None) -> None:
     from rich.table import Table
 
     console = console or Console()
+    cols = _columns(results)
     for table in results["tables"]:
         t = Table(title=table["description"], title_justify="left")
         t.add_column("method", style="bold")
-        for c in COLUMNS:
+        for c in cols:
             t.add_column(HEADERS[c], justify="right")
         for row in table["rows"]:
-            t.add_row(row["method"], *_cells(row))
+            t.add_row(row["method"], *_cells(row, cols))
         console.print(t)
 
 
 def write_csv(results: dict) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["request", "method", "status"] + [f"{c}_{s}" for c in COLUMNS for s in ("mean", "std")])
+    cols = _columns(results)
+    w.writerow(["request", "method", "status"] + [f"{c}_{s}" for c in cols for s in ("mean", "std")])
     for table in results["tables"]:
         for row in table["rows"]:
             vals = []
-            for c in COLUMNS:
+            for c in cols:
                 st = row.get("metrics", {}).get(c) or {}
                 vals += [st.get("mean", ""), st.get("std", "")]
             w.writerow([table["request"][:12], row["method"], row["status"]] + vals)

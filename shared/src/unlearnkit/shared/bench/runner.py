@@ -43,6 +43,7 @@ class BenchConfig:
     train: dict = field(default_factory=dict)  # overrides of the original's TrainConfig
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> overrides
     mia: bool = True
+    ulira: int = 0  # opt-in U-LiRA: N shadow originals and N shadow retrains per request (costly)
     progress: bool | None = None
 
 
@@ -122,24 +123,24 @@ class Bench:
         run_dir = self.out / "runs" / request.short_id
         recs = []
         # The original model: what "doing nothing" scores.
-        key = _hash({"original": orig_meta.get("train_config"), "seed": seed, "req": request.checksum})
+        shadows = self._shadows(request, seed) if self.cfg.ulira else None
+        key = _hash({"original": orig_meta.get("train_config"), "seed": seed, "req": request.checksum,
+                     "ulira": self.cfg.ulira})
         path = run_dir / f"{ORIGINAL}-s{seed}.json"
         rec = self._cached(path, key)
         if rec is None:
-            rec = RunRecord(ORIGINAL, request.checksum, seed, evaluate_unlearning(
-                original, splits, self.device, mia=self.cfg.mia, seed=seed), {"seconds": 0.0, "peak_mem_mb": 0.0},
-                key=key)
+            rec = RunRecord(ORIGINAL, request.checksum, seed, self._evaluate(original, splits, seed, shadows),
+                            {"seconds": 0.0, "peak_mem_mb": 0.0}, key=key)
             save_json(path, asdict(rec))
         recs.append(rec)
         # The gold standard.
         key = _hash({"retrain": self.train_cfg.to_dict(), "seed": seed, "req": request.checksum,
-                     "model": self.cfg.model})
+                     "model": self.cfg.model, "ulira": self.cfg.ulira})
         path = run_dir / f"{RETRAIN}-s{seed}.json"
         rec = self._cached(path, key)
         if rec is None:
             model, meta = self._trained(RETRAIN, seed, request)
-            rec = RunRecord(RETRAIN, request.checksum, seed,
-                            evaluate_unlearning(model, splits, self.device, mia=self.cfg.mia, seed=seed),
+            rec = RunRecord(RETRAIN, request.checksum, seed, self._evaluate(model, splits, seed, shadows),
                             {"seconds": float(meta.get("seconds", float("nan"))), "peak_mem_mb": float("nan")},
                             key=key)
             save_json(path, asdict(rec))
@@ -151,7 +152,7 @@ class Bench:
             params = spec.make_params(self.cfg.params.get(name, {}))
             key = _hash({"method": name, "params": asdict(params) if hasattr(params, "__dataclass_fields__") else {},
                          "seed": seed, "req": request.checksum, "original": orig_meta.get("train_config"),
-                         "model": self.cfg.model})
+                         "model": self.cfg.model, "ulira": self.cfg.ulira})
             path = run_dir / f"{name}-s{seed}.json"
             rec = self._cached(path, key)
             if rec is not None:
@@ -164,7 +165,7 @@ class Bench:
                 self.log(f"  {name} (seed {seed})")
                 try:
                     model, rte = run_method(name, original, ctx, params=params)
-                    metrics = evaluate_unlearning(model, splits, self.device, mia=self.cfg.mia, seed=seed)
+                    metrics = self._evaluate(model, splits, seed, shadows)
                     rec = RunRecord(name, request.checksum, seed, metrics, rte, key=key)
                 except Exception as err:  # one broken method must not lose the others' results
                     rec = RunRecord(name, request.checksum, seed, {}, {}, status="failed",
@@ -173,6 +174,22 @@ class Bench:
             save_json(path, asdict(rec))
             recs.append(rec)
         return recs
+
+    def _shadows(self, request: ForgetRequest, seed: int):
+        """U-LiRA's reference populations: models that trained on the forget set and models that did not."""
+        seeds = [seed + 1000 + i for i in range(self.cfg.ulira)]
+        ins = [self._trained(ORIGINAL, s, None)[0] for s in seeds]
+        outs = [self._trained(RETRAIN, s, request)[0] for s in seeds]
+        return ins, outs
+
+    def _evaluate(self, model, splits, seed: int, shadows) -> dict[str, float]:
+        metrics = evaluate_unlearning(model, splits, self.device, mia=self.cfg.mia, seed=seed)
+        if shadows is not None:
+            from ..metrics import ulira_attack
+
+            res = ulira_attack(model, shadows[0], shadows[1], splits.forget, device=self.device)
+            metrics["ULiRA"] = float(res["target_in_rate"])  # % of forget samples the target still looks "in" on
+        return metrics
 
     # -- summary -----------------------------------------------------------------------------------
 
