@@ -37,11 +37,6 @@ def _summary(meta: dict, out: Path) -> None:
                f"in {meta['seconds']:.1f}s -> {out}")
 
 
-TrainOpts = {
-    "epochs": Annotated[int | None, typer.Option(help="Epochs (default: the data set's recipe).")],
-}
-
-
 @app.command()
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write.")] = Path("runs/original.pt"),
