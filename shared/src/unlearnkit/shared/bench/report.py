@@ -100,7 +100,7 @@ def plot(results: dict) -> bytes:
         ax.set_xscale("log")
         ax.set_xlabel("speed-up over retrain (x, log)")
         ax.set_ylabel("Avg. Gap to retrain (lower is better)")
-        ax.set_title(table["description"][:60], fontsize=9)
+        ax.set_title(f"{table['kind']} request, {table['num_forget']} samples ({table['request'][:12]})", fontsize=9)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
