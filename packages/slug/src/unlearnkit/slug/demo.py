@@ -124,7 +124,9 @@ def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=pri
     before = evaluator(None)
     log(f"original: forget top-1 {before['forget_top1']:.1f}%, other digits {before['utility_top1']:.1f}%")
 
-    # --- SLUG: two gradient passes, layer scores, search, one update
+    # --- SLUG: two gradient passes, layer scores, search, one update. Reseeded here so the retain pass's
+    # random crops (preprocess_train) are the same whether the model was just trained or loaded from cache.
+    torch.manual_seed(cfg.seed)
     gf = compute_gradient(model, pair_loader(forget_ds, cfg.batch_size), forget_loss, description="forget gradient")
     gr = compute_gradient(model, pair_loader(retain_ds, cfg.batch_size), clip_loss, description="retain gradient")
     save_gradients(work_dir / "grads" / "forget.safetensors", gf, {"loss": "1-cos", "digit": cfg.digit})
