@@ -113,3 +113,33 @@ def kl_to_teacher(student_logits: torch.Tensor, teacher_logits: torch.Tensor, te
     log_p_s = F.log_softmax(student_logits / t, dim=1)
     log_p_t = F.log_softmax(teacher_logits.detach() / t, dim=1)
     return F.kl_div(log_p_s, log_p_t, reduction="batchmean", log_target=True) * (t * t)
+
+
+def summed_batch_gradients(model: nn.Module, data, device="cpu", batch_size: int = 64,
+                           transform=None) -> tuple[dict[str, torch.Tensor], int]:
+    """Sum over batches of ``transform(grad)`` of each batch's cross-entropy, per trainable parameter.
+
+    Saliency (SalUn) and Fisher importances (SSD) both need it. Eval mode keeps BatchNorm statistics fixed,
+    and ``torch.autograd.grad`` leaves the model's own ``.grad`` fields untouched. Returns ``(sums, batches)``.
+    """
+    from ...inference import iterate_batches
+
+    device = torch.device(device)
+    model.to(device)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    total = [torch.zeros_like(p) for _, p in named]
+    batches = 0
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        for x, y in iterate_batches(data, batch_size):
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            grads = torch.autograd.grad(loss, [p for _, p in named], allow_unused=True)
+            for acc, g in zip(total, grads, strict=True):
+                if g is not None:
+                    acc += g if transform is None else transform(g)
+            batches += 1
+    finally:
+        for m, was in modes:
+            m.training = was
+    return {n: t for (n, _), t in zip(named, total, strict=True)}, batches

@@ -15,15 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...errors import UnlearnkitError
-from ...inference import iterate_batches
 from ...io import load_torch, save_torch
 from ...train.loop import fit
 from ..base import MethodSpec, UnlearnContext, register_method
-from ._common import fit_kwargs, train_config
+from ._common import fit_kwargs, summed_batch_gradients, train_config
 from .rl import RLParams, random_label_set
 
 Mask = dict[str, torch.Tensor]
@@ -34,23 +32,8 @@ def forget_gradient(model: nn.Module, forget, device="cpu", batch_size: int = 64
 
     Eval mode, so BatchNorm statistics do not drift; the model's own ``.grad`` fields are left untouched.
     """
-    device = torch.device(device)
-    model.to(device)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    total = [torch.zeros_like(p) for _, p in named]
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        for x, y in iterate_batches(forget, batch_size):
-            loss = F.cross_entropy(model(x.to(device)), y.to(device))
-            grads = torch.autograd.grad(loss, [p for _, p in named], allow_unused=True)
-            for acc, g in zip(total, grads, strict=True):
-                if g is not None:
-                    acc += g
-    finally:
-        for m, was in modes:
-            m.training = was
-    return {n: g.abs().cpu() for (n, _), g in zip(named, total, strict=True)}
+    sums, _ = summed_batch_gradients(model, forget, device, batch_size)
+    return {n: g.abs().cpu() for n, g in sums.items()}
 
 
 def masks_from_saliency(saliency: Mapping[str, torch.Tensor], ratios: Iterable[float]) -> dict[float, Mask]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import ConcatDataset
 
-from ...inference import iterate_batches
 from ..base import MethodSpec, UnlearnContext, register_method
+from ._common import summed_batch_gradients
 
 
 @dataclass
@@ -28,23 +27,8 @@ class SSDParams:
 
 def fisher_diagonal(model: nn.Module, data, device, batch_size: int = 64) -> dict[str, torch.Tensor]:
     """Mean over batches of the squared gradient of the batch cross-entropy (eval mode: BN stats fixed)."""
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    total = [torch.zeros_like(p) for _, p in named]
-    batches = 0
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        for x, y in iterate_batches(data, batch_size):
-            loss = F.cross_entropy(model(x.to(device)), y.to(device))
-            grads = torch.autograd.grad(loss, [p for _, p in named], allow_unused=True)
-            for acc, g in zip(total, grads, strict=True):
-                if g is not None:
-                    acc += g.pow(2)
-            batches += 1
-    finally:
-        for m, was in modes:
-            m.training = was
-    return {n: t / max(1, batches) for (n, _), t in zip(named, total, strict=True)}
+    sums, batches = summed_batch_gradients(model, data, device, batch_size, transform=lambda g: g.pow(2))
+    return {n: t / max(1, batches) for n, t in sums.items()}
 
 
 @torch.no_grad()
