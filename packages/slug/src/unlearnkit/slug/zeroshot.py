@@ -40,16 +40,15 @@ def image_features(model: nn.Module, data: Dataset | DataLoader, device="cpu", b
 
 def topk_accuracy(feats: torch.Tensor, labels: torch.Tensor, classifier: torch.Tensor,
                   ks: Sequence[int] = (1, 5)) -> dict[int, float]:
-    """Top-k accuracy in percent (k capped at the number of classes)."""
+    """Top-k accuracy in percent of image features against a [C, d] text classifier (the core's metric).
+
+    An empty set scores 0 here, not NaN: the step search reads "0" as "nothing left to forget".
+    """
     if len(labels) == 0:
         return {k: 0.0 for k in ks}
-    logits = feats @ classifier.t().to(feats.dtype)
-    out = {}
-    for k in ks:
-        kk = min(k, classifier.shape[0])
-        top = logits.topk(kk, dim=-1).indices
-        out[k] = 100.0 * (top == labels[:, None]).any(-1).float().mean().item()
-    return out
+    from unlearnkit.shared.metrics.accuracy import topk_accuracy as core_topk
+
+    return core_topk(feats @ classifier.t().to(feats.dtype), labels, ks)
 
 
 def zero_shot_accuracy(model: nn.Module, tokenize: Callable, data: Dataset, class_names: Sequence[str],
