@@ -8,7 +8,7 @@ without it the spec's ``requires_meta`` makes the bench skip the method with a r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import nn
 from unlearnkit.shared.methods import MethodSpec, UnlearnContext
@@ -21,13 +21,9 @@ __all__ = ["PSBenchParams", "register"]
 
 
 @dataclass
-class PSBenchParams:
-    epochs: int = 50
-    lr: float = 0.01
-    batch_size: int = 256
-    trainable: str = "layer"
-    weight_decay: float = 1e-4
-    cache_features: bool = True
+class PSBenchParams(PSParams):
+    """PS's own settings plus the bench's stopping rule; ``seed`` and ``target_forget_acc`` come from the run."""
+
     stop_at: str = "auto"
 
 
@@ -46,16 +42,7 @@ def _ps(model: nn.Module, ctx: UnlearnContext, params: PSBenchParams) -> nn.Modu
         class_wise=ctx.request.kind == "class",
         device=ctx.device,
     )
-    ps_params = PSParams(
-        epochs=params.epochs,
-        lr=params.lr,
-        batch_size=params.batch_size,
-        trainable=params.trainable,
-        weight_decay=params.weight_decay,
-        cache_features=params.cache_features,
-        seed=ctx.seed,
-        target_forget_acc=target,
-    )
+    ps_params = replace(params, seed=ctx.seed, target_forget_acc=target)
     prototype_surgery(model, ctx.forget, ps_params, device=ctx.device, progress=bool(ctx.progress))
     return model
 
