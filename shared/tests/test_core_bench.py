@@ -1,5 +1,6 @@
 import json
 
+import unlearnkit.shared
 from unlearnkit.shared.bench import BenchConfig, run_bench
 from unlearnkit.shared.methods import METHODS, MethodSpec
 
@@ -32,6 +33,8 @@ def test_bench_table_files_and_resume(tmp_path):
     assert rows["boom"]["status"] == "failed" and "broken" in rows["boom"]["note"]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["meta"]["data"] == "digits" and table["request"] in saved["meta"]["requests"]
+    # every installed unlearnkit distribution is recorded (package methods too, not only the core)
+    assert saved["meta"]["packages"]["unlearnkit-shared"] == unlearnkit.shared.__version__ != "0+unknown"
     assert "| retrain |" in (tmp_path / "results.md").read_text()
 
     # A second run (a "resumed" bench) trains nothing and reuses every finished run.

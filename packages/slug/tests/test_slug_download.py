@@ -56,3 +56,17 @@ def test_img2dataset_local_server_counts_broken_url(tmp_path, http_root, fork_ch
     assert all(s.pil().size == (16, 16) for s in samples)
     with pytest.raises(UnlearnkitError, match="overwrite"):
         download(csv, tmp_path / "out")
+
+
+def test_download_without_img2dataset_is_one_line_hint(tmp_path, monkeypatch):
+    """img2dataset is the optional ``[download]`` extra: without it the user is told how to get it (the CLI
+    prints the UnlearnkitError as one ``Error:`` line, exit code 2)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "img2dataset", None)  # what an install without the extra looks like
+    csv = tmp_path / "urls.csv"
+    csv.write_text("url,caption\nhttp://127.0.0.1:9/x.png,x\n")
+    hint = "slug data download needs img2dataset: pip install 'unlearnkit-slug[download]'"
+    with pytest.raises(UnlearnkitError) as err:
+        download(csv, tmp_path / "out")
+    assert str(err.value) == hint and not (tmp_path / "out").exists()

@@ -1,3 +1,5 @@
 """unlearnkit's shared core: data sets and forget requests, backbones, training, metrics, baselines, bench."""
 
-__version__ = "0.1.0"
+from .versions import dist_version
+
+__version__ = dist_version("unlearnkit-shared")

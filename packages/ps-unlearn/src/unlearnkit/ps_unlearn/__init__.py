@@ -5,11 +5,15 @@ closed form; ``prototype_surgery`` soft-relabels the forget samples and fine-tun
 ``run_experiment`` is the paper's ``main.py`` (both methods, metrics, gap to a retrained model).
 """
 
+from unlearnkit.shared.versions import dist_version
+
 from .decomposition import decompose, naive_ps_weight
 from .experiment import ExperimentOptions, run_experiment, train_original
 from .naive import NaivePSParams, init_classifier_weight, naive_prototype_surgery
 from .ps import PSParams, prototype_surgery
 from .soft_labels import soft_cross_entropy, soft_labels
+
+__version__ = dist_version("unlearnkit-ps-unlearn")
 
 __all__ = [
     "ExperimentOptions",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ._core import UnlearnkitError
 
+EXTRA = "unlearnkit-slug[download]"
 INPUT_FORMATS = {".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 
 
@@ -37,6 +38,18 @@ def summarize_stats(output: str | Path) -> tuple[int, int, int]:
     return succ, fail, tot
 
 
+def _img2dataset():
+    """img2dataset's ``download``; an optional extra because it pulls pandas, pyarrow, opencv and wandb."""
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise checks the network
+    try:
+        from img2dataset import download as i2d
+    except ImportError as exc:
+        if exc.name == "img2dataset":
+            raise UnlearnkitError(f"slug data download needs img2dataset: pip install '{EXTRA}'") from exc
+        raise UnlearnkitError(f"img2dataset cannot be imported ({exc}); reinstall it: pip install '{EXTRA}'") from exc
+    return i2d
+
+
 def download(url_list: str | Path, output: str | Path, *, url_col: str = "url", caption_col: str = "caption",
              image_size: int = 256, processes: int = 1, threads: int = 4, samples_per_shard: int = 10000,
              timeout: int = 10, retries: int = 0, overwrite: bool = False) -> DownloadReport:
@@ -48,9 +61,7 @@ def download(url_list: str | Path, output: str | Path, *, url_col: str = "url", 
         raise UnlearnkitError(f"url list must be one of {sorted(INPUT_FORMATS)}, got {url_list.name}")
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise UnlearnkitError(f"{output} is not empty; pass --overwrite to download into it")
-    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise checks the network
-    from img2dataset import download as i2d
-
+    i2d = _img2dataset()
     try:
         i2d(url_list=str(url_list), output_folder=str(output), input_format=fmt, url_col=url_col,
             caption_col=caption_col, output_format="webdataset", image_size=image_size, resize_mode="border",

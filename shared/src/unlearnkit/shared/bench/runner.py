@@ -22,6 +22,7 @@ from ..evaluation import evaluate_unlearning
 from ..io import load_json, save_json
 from ..methods import METHODS, UnlearnContext, discover_methods, get_method, run_method
 from ..train import TrainConfig
+from ..versions import installed_versions
 from ..workflows import DataBundle, default_config, load_data, resolve_device, splits_for, train_model
 from .requests import DEFAULT_REQUESTS, parse_request
 
@@ -198,7 +199,8 @@ class Bench:
 
         results = summarise(requests, records)
         results["meta"] = {
-            "unlearnkit": __version__, "torch": torch.__version__, "python": platform.python_version(),
+            "unlearnkit": __version__, "packages": installed_versions(), "torch": torch.__version__,
+            "python": platform.python_version(),
             "device": str(self.device), "data": self.cfg.data, "model": self.cfg.model,
             "seeds": [self.cfg.seed + i for i in range(self.cfg.seeds)], "train_config": self.train_cfg.to_dict(),
             "original_test_acc": orig_meta.get("test_acc"), "params": self.cfg.params,
