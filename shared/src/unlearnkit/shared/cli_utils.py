@@ -23,6 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from .errors import UnlearnkitError
+from .versions import dist_version
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
@@ -131,15 +132,6 @@ def flag_aliases(aliases: Mapping[str, str]) -> Callable[[Callable], Callable]:
     return deco
 
 
-def distribution_version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "unknown (not installed)"
-
-
 def make_app(name: str, help: str, *, dist: str | None = "unlearnkit-shared") -> typer.Typer:
     """A Typer app with unlearnkit's error policy, no rich tracebacks, and ``--version``.
 
@@ -158,8 +150,8 @@ def make_app(name: str, help: str, *, dist: str | None = "unlearnkit-shared") ->
     if dist is not None:
         def _version(value: bool) -> None:
             if value:
-                versions = {dist: distribution_version(dist)}
-                versions.setdefault("unlearnkit-shared", distribution_version("unlearnkit-shared"))
+                versions = {dist: dist_version(dist)}
+                versions.setdefault("unlearnkit-shared", dist_version("unlearnkit-shared"))
                 typer.echo(f"{name} " + ", ".join(f"{d} {v}" for d, v in versions.items()))
                 raise typer.Exit(0)
 
