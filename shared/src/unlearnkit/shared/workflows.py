@@ -156,7 +156,8 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
     else:
         cfg = default_config(data, epochs=epochs, seed=seed)
     bundle = load_data(data, data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                           train=bundle.train)
     _, meta, _ = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
                              overwrite=overwrite, progress=progress, model_kwargs=model_kwargs, description="retrain")
     return meta
@@ -167,7 +168,8 @@ def _context(model_path, request_path, data_root, download, device, seed=0):
 
     model, meta = load_model(model_path)
     bundle = load_data(meta.get("dataset", "digits"), data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                           train=bundle.train)
     dev = resolve_device(device)
     splits = splits_for(req, bundle)
     ctx = UnlearnContext.from_splits(splits, req, model, device=dev, seed=seed, meta=meta)
