@@ -53,6 +53,20 @@ class DownloadReport:
         return text
 
 
+def limit_opencv_pixels(max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """Give OpenCV (img2dataset's decoder) the core's pixel limit; a lower limit set by the user stays.
+
+    OpenCV reads ``OPENCV_IO_MAX_IMAGE_PIXELS`` once, when it is loaded: img2dataset's spawned workers load
+    it afresh, and this module sets it on import too, before anything here imports img2dataset.
+    """
+    current = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+    if not current.isdigit() or int(current) > max_pixels:
+        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(max_pixels)
+
+
+limit_opencv_pixels()
+
+
 def summarize_stats(output: str | Path) -> tuple[int, int, int]:
     """(successes, failures, total) summed over img2dataset's ``*_stats.json`` files."""
     succ = fail = tot = 0
@@ -134,10 +148,7 @@ def download(url_list: str | Path, output: str | Path, *, url_col: str = "url", 
                    samples_per_shard=samples_per_shard, timeout=timeout, retries=retries)
     plan_outputs(folders={"--out": output}, inputs={"URL_LIST": url_list}, overwrite=overwrite)
     fmt, table, rejected = check_url_list(url_list, url_col, caption_col)
-    # img2dataset's workers decode with OpenCV: give it the core's pixel limit (a lower one set by the user stays).
-    current = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
-    if not current.isdigit() or int(current) > max_pixels:
-        os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"] = str(max_pixels)
+    limit_opencv_pixels(max_pixels)  # img2dataset's workers decode with OpenCV
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations otherwise checks the network
     from img2dataset import download as i2d
 
