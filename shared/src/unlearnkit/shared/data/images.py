@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def decode_image(source: bytes | str | os.PathLike, *, mode: str | None = "RGB",
                 with Image.open(fh) as img:
                     w, h = img.size
                     if w * h > max_pixels:
-                        raise ImageDecodeError(f"{label}: {w}x{h} pixels is over the limit of {max_pixels} "
+                        raise ImageDecodeError(f"{label}: {w}x{h} pixels is over the pixel limit of {max_pixels} "
                                                "(possible decompression bomb)")
                     img.load()
                     out = img.convert(mode) if mode else img.copy()
@@ -62,6 +63,7 @@ def decode_image(source: bytes | str | os.PathLike, *, mode: str | None = "RGB",
                 raise ImageDecodeError(f"{label}: out of memory while decoding") from None
             except Exception as err:  # decoders raise OSError, SyntaxError, ValueError, struct.error, ...
                 first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                first = re.sub(r"\s*<[^>]*>", "", first)  # "cannot identify image file <_io.BytesIO ...>"
                 raise ImageDecodeError(f"{label}: not a readable image ({first})") from None
     finally:
         fh.close()
