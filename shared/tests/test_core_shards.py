@@ -102,3 +102,17 @@ def test_not_a_tar_counts_as_truncated(tmp_path):
     stats = ShardStats()
     assert list(iter_samples([tmp_path / "x.tar"], stats)) == []
     assert len(stats.truncated_shards) == 1
+
+
+def test_shard_cut_between_members_is_truncated_not_smaller(tmp_path):
+    """tarfile stops quietly at a cut member header; the missing end-of-archive blocks give it away."""
+    data = _png(1)
+    _write(tmp_path / "a.tar", [("x0.png", data), ("x1.png", data)])
+    raw = (tmp_path / "a.tar").read_bytes()
+    first = 512 + (len(data) + 511) // 512 * 512  # header + padded data of the first member
+    (tmp_path / "cut.tar").write_bytes(raw[:first])
+    (tmp_path / "half-header.tar").write_bytes(raw[: first + 100])
+    for name, n in (("a.tar", 2), ("cut.tar", 1), ("half-header.tar", 1)):
+        stats = ShardStats()
+        assert len(list(iter_images([tmp_path / name], stats))) == n
+        assert len(stats.truncated_shards) == (name != "a.tar"), name

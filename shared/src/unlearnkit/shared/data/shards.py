@@ -132,6 +132,7 @@ def _shard_samples(path: Path, stats: ShardStats) -> Iterator[dict[str, Any]]:
     stats.shards += 1
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below, the generator may be abandoned mid-shard
+        complete = _has_end_marker(fh)
     except OSError as err:
         raise UnlearnkitError(f"cannot read shard {path}: {err.strerror or err}") from None
     try:
@@ -141,8 +142,29 @@ def _shard_samples(path: Path, stats: ShardStats) -> Iterator[dict[str, Any]]:
             yield sample
     finally:
         fh.close()
-    if failed:
+    if failed or not complete:
         stats.truncated_shards.append(str(path))
+
+
+def _has_end_marker(fh) -> bool:
+    """A complete plain tar ends with two zero blocks (then zero padding) and is a whole number of blocks.
+
+    Python's tarfile (under webdataset) ends quietly when a file stops at or inside a member header, so a
+    download killed between members would otherwise pass for a complete, smaller shard. Compressed shards
+    are not checked here (their decompressor reports a cut itself).
+    """
+    head = fh.read(2)
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    ok = True
+    if head != b"\x1f\x8b":  # not gzip
+        if size % 512 or size < 1024:
+            ok = False
+        else:
+            fh.seek(size - 1024)
+            ok = fh.read(1024) == bytes(1024)
+    fh.seek(0)
+    return ok
 
 
 def iter_samples(shards: Sequence[str | os.PathLike], stats: ShardStats | None = None) -> Iterator[dict[str, Any]]:
