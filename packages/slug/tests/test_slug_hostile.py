@@ -178,3 +178,5 @@ def test_unlearn_outputs_checked_before_the_model_loads(work):
 def test_demo_numbers(work):
     refused(work, ["demo", "--out", work / "d", "--train-epochs", "0"], "0")
     refused(work, ["demo", "--work-dir", work / "d", "--threshold", "nan"], "nan")
+    refused(work, ["demo", "--out", work, "--train-epochs", "1"], "not a slug demo folder")
+    refused(work, ["demo", "--out", work / "bad.tar", "--train-epochs", "1"], "bad.tar")

@@ -102,11 +102,26 @@ def digit_eval_sets(bundle: ClipBundle, digit: str) -> tuple[EvalSet, EvalSet, i
             EvalSet(TensorDataset(x[u], y[u]), DIGIT_NAMES, TEMPLATES), label)
 
 
+DEMO_MARKERS = ("tiny_clip.safetensors", "demo_results.json")
+
+
+def check_work_dir(work_dir: Path) -> None:
+    """The demo rewrites its own files in its work folder on every run (a cache), so it only accepts a new or
+    empty folder, or one an earlier demo run made; never a folder of the user's other files."""
+    from unlearnkit.shared.outputs import plan_outputs
+
+    if work_dir.exists() and work_dir.is_dir() and any(work_dir.iterdir()) and \
+            not any((work_dir / m).is_file() for m in DEMO_MARKERS):
+        raise UnlearnkitError(f"--out {work_dir} is not empty and not a slug demo folder; choose a new folder")
+    plan_outputs(folders={"--out": work_dir}, overwrite=True)  # a file, or an unwritable place, is refused
+
+
 def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=print) -> dict:
     cfg = cfg or DemoConfig()
     if cfg.digit not in DIGIT_NAMES:
         raise UnlearnkitError(f"--digit must be one of {', '.join(DIGIT_NAMES)}")
     work_dir = Path(work_dir)
+    check_work_dir(work_dir)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     bundle, train_info = get_demo_model(work_dir, cfg)
