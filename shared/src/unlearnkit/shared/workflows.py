@@ -74,6 +74,39 @@ def classifier_snapshot(model: nn.Module) -> dict:
     return {"weight": head.weight.detach().cpu().clone(), "bias": head.bias.detach().cpu().clone()}
 
 
+def training_outputs(out: str | os.PathLike) -> dict[str, Path]:
+    """Every file a training run writes: the finished checkpoint, its resumable partial state, the epoch log."""
+    out = Path(out)
+    return {"--out": out, "partial": partial_path(out), "log": out.with_suffix(".log.jsonl")}
+
+
+def plan_training(out: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
+                  inputs: dict | None = None) -> dict[str, Path]:
+    """Check a training run's outputs before any work (see ``outputs.plan_outputs``).
+
+    Without ``resume`` every output must be new or ``overwrite`` given; a leftover ``.partial`` of a killed
+    run is named so that the user can choose ``--resume``. With ``resume`` the partial and the log are the
+    run's own; whether the finished ``out`` may be touched is decided by :func:`train_model`.
+    """
+    from .outputs import plan_outputs
+
+    paths = training_outputs(out)
+    if not resume and paths["partial"].exists() and not overwrite:
+        raise UnlearnkitError(f"{paths['partial']} holds a killed run of {out}: pass --resume to continue it or "
+                              "--overwrite to start afresh")
+    plan_outputs({"--out": paths["--out"]}, inputs=inputs,
+                 overwrite=overwrite or (resume and is_complete(paths["--out"])))
+    plan_outputs({"--out (partial)": paths["partial"], "--out (log)": paths["log"]}, inputs=inputs,
+                 overwrite=overwrite or resume)
+    return paths
+
+
+def _run_meta(data: DataBundle, request: ForgetRequest | None) -> dict:
+    return {"dataset": data.train.info.name, "dataset_size": len(data.train),
+            "request": request.checksum if request else None, "request_kind": request.kind if request else None,
+            "role": "retrained" if request else "original"}
+
+
 def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | os.PathLike, *,
                 request: ForgetRequest | None = None, device: str | None = None, resume: bool = False,
                 overwrite: bool = False, progress: bool | None = None, model_kwargs: dict | None = None,
@@ -82,35 +115,45 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
 
     Epochs are checkpointed to ``out.partial``; ``out`` itself is written once, when training completed
     (``meta["complete"] = True``), and the partial file is then removed. A killed run leaves an existing
-    ``out`` untouched, even under ``overwrite``. ``resume`` continues ``out.partial`` when there is one, else returns a finished
-    ``out`` as it is.
+    ``out`` untouched, even under ``overwrite``.
+
+    ``resume`` continues ``out.partial`` only when it is the same run (model, data set, request and every
+    training setting, see ``train.resume_mismatch``), and refuses otherwise. Without a partial, a finished
+    ``out`` of the same run is returned as it is (``result.already_complete``); a finished ``out`` of another
+    run is refused. A finished ``out`` is never replaced without ``overwrite``.
     """
+    from .train.loop import check_model_fits, resume_mismatch
+
     out = Path(out)
     partial = partial_path(out)
-    if resume and not partial.exists() and is_complete(out):
-        # A finished run: nothing left to train (a config-match check for resuming belongs in train.loop).
-        model, meta = load_model(out)
-        history = list(meta.get("history", []))
-        return model, meta, FitResult(history=history, resumed_from=len(history), completed=True)
-    if not resume:
+    torch.manual_seed(cfg.seed)
+    model = build_model_for(data.train, model_name, **(model_kwargs or {}))
+    meta = {**_run_meta(data, request), "init_classifier": classifier_snapshot(model)}
+    if out.exists() and (not resume or not partial.exists()):
+        if resume and is_complete(out):
+            from .checkpoint import read_checkpoint
+
+            finished = read_checkpoint(out)
+            problem = resume_mismatch(finished, cfg, model.model_config, meta)
+            if problem:
+                raise UnlearnkitError(f"{out} is a finished run, but {problem}; choose another --out, or pass "
+                                      "--overwrite without --resume to replace it")
+            done, done_meta = load_model(out)
+            history = list(done_meta.get("history", []))
+            return done, done_meta, FitResult(history=history, resumed_from=len(history), completed=True,
+                                              already_complete=True)
         check_writable(out, overwrite)
-        if partial.exists() and dist.is_main():
-            partial.unlink()  # a fresh run must not continue a stale one
+    elif out.exists() and not overwrite:  # resuming a partial run would replace the finished out at its end
+        raise UnlearnkitError(f"{out} already exists; resuming {partial} would replace it at the end: pass "
+                              "--overwrite to allow that")
+    if not resume and dist.is_main():
+        partial.unlink(missing_ok=True)  # a fresh run must not continue a stale one (--overwrite was checked)
     dev = resolve_device(device)
     train_set = data.train_aug
     if request is not None:
         splits = make_splits(request, data.train, data.test)
         train_set = data.train_aug.subset(splits.retain.source_indices)
-    torch.manual_seed(cfg.seed)
-    model = build_model_for(data.train, model_name, **(model_kwargs or {}))
-    meta = {
-        "dataset": data.train.info.name,
-        "dataset_size": len(data.train),
-        "request": request.checksum if request else None,
-        "request_kind": request.kind if request else None,
-        "role": "retrained" if request else "original",
-        "init_classifier": classifier_snapshot(model),
-    }
+    check_model_fits(model, train_set)
     log_path = out.with_suffix(".log.jsonl")
     if log_path.exists() and not resume and dist.is_main():
         log_path.unlink()
