@@ -185,7 +185,10 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
                          epochs: int | None = None, seed: int = 0, resume: bool = False, data_root=None,
                          download: bool = False, device: str | None = None, overwrite: bool = False,
                          progress: bool | None = None) -> dict:
-    """Retrain without the request's samples, reusing the original's model and recipe when given."""
+    """Retrain without the request's samples, reusing the original's model and recipe when given.
+
+    Returns the checkpoint's meta plus ``already_complete`` (``resume`` found this very run finished).
+    """
     model_kwargs: dict = {}
     if original is not None:
         omodel, ometa = load_model(original)
@@ -199,62 +202,91 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
     bundle = load_data(data, data_root, download)
     req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
                            train=bundle.train)
-    _, meta, _ = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
-                             overwrite=overwrite, progress=progress, model_kwargs=model_kwargs, description="retrain")
-    return meta
+    _, meta, result = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
+                                  overwrite=overwrite, progress=progress, model_kwargs=model_kwargs,
+                                  description="retrain")
+    return {**meta, "already_complete": result.already_complete}
 
 
 def _context(model_path, request_path, data_root, download, device, seed=0):
     from .methods import UnlearnContext
 
+    dev = resolve_device(device)
     model, meta = load_model(model_path)
     bundle = load_data(meta.get("dataset", "digits"), data_root, download)
     req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
-                           train=bundle.train)
-    dev = resolve_device(device)
+                             train=bundle.train)
     splits = splits_for(req, bundle)
     ctx = UnlearnContext.from_splits(splits, req, model, device=dev, seed=seed, meta=meta)
     return model, meta, req, splits, ctx
 
 
-def evaluate_checkpoint(model_path, request_path, *, reference=None, data_root=None, download=False,
-                        device=None) -> dict:
+def load_reference(reference, request: ForgetRequest, *, allow_mismatch: bool = False) -> nn.Module:
+    """The retrained model to compare with, refused (unless ``allow_mismatch``) when it was retrained for
+    another forget request, or is an original model: an Avg. Gap against it would mean nothing."""
+    from .checkpoint import check_same_request
+
+    ref_model, ref_meta = load_model(reference)
+    check_same_request(ref_meta, request.checksum, reference, allow_mismatch=allow_mismatch)
+    return ref_model
+
+
+def _compare(report: dict, metrics: dict, ref_model: nn.Module | None, splits: Splits, device) -> dict:
     from .evaluation import METRIC_KEYS, evaluate_unlearning
     from .metrics import avg_gap
 
-    model, _, req, splits, ctx = _context(model_path, request_path, data_root, download, device)
-    metrics = evaluate_unlearning(model, splits, ctx.device)
-    report = {"model": str(model_path), "request": req.checksum, "metrics": metrics}
-    if reference is not None:
-        ref_model, _ = load_model(reference)
-        ref = evaluate_unlearning(ref_model, splits, ctx.device)
+    if ref_model is not None:
+        ref = evaluate_unlearning(ref_model, splits, device)
         report["reference"] = ref
         report["AvgGap"] = avg_gap(metrics, ref, keys=METRIC_KEYS)
     return report
 
 
+def evaluate_checkpoint(model_path, request_path, *, reference=None, data_root=None, download=False,
+                        device=None, allow_mismatch: bool = False) -> dict:
+    """UA / RA / TA / MIA of a checkpoint on a forget request, and the Avg. Gap to ``reference`` (a model
+    retrained for the same request; see :func:`load_reference`)."""
+    from .evaluation import evaluate_unlearning
+
+    model, _, req, splits, ctx = _context(model_path, request_path, data_root, download, device)
+    ref_model = load_reference(reference, req, allow_mismatch=allow_mismatch) if reference is not None else None
+    metrics = evaluate_unlearning(model, splits, ctx.device)
+    report = {"model": str(model_path), "request": req.checksum, "metrics": metrics}
+    return _compare(report, metrics, ref_model, splits, ctx.device)
+
+
+def unlearn_outputs(out: str | os.PathLike) -> dict[str, Path]:
+    """The files ``unlearn`` writes: the unlearned checkpoint and its JSON report beside it."""
+    out = Path(out)
+    return {"--out": out, "--out (report)": out.with_suffix(".json")}
+
+
 def unlearn_and_evaluate(method: str, model_path, request_path, out, *, params: dict | None = None, reference=None,
-                         seed: int = 0, data_root=None, download=False, device=None, overwrite=False) -> dict:
-    """Run one method on a saved original and request; write the unlearned checkpoint and a JSON report."""
-    from .evaluation import METRIC_KEYS, evaluate_unlearning
+                         seed: int = 0, data_root=None, download=False, device=None, overwrite=False,
+                         allow_mismatch: bool = False) -> dict:
+    """Run one method on a saved original and request; write the unlearned checkpoint and a JSON report.
+
+    Every output is checked against every input before any work (``outputs.plan_outputs``): the report
+    sidecar ``<out>.json`` may not be the request, and nothing existing is replaced without ``overwrite``.
+    """
+    from .evaluation import evaluate_unlearning
     from .io import save_json
     from .methods import get_method, run_method
-    from .metrics import avg_gap
+    from .outputs import plan_outputs
 
-    out = Path(out)
-    check_writable(out, overwrite)
-    model, meta, req, splits, ctx = _context(model_path, request_path, data_root, download, device, seed)
+    paths = plan_outputs(unlearn_outputs(out), overwrite=overwrite,
+                         inputs={"--checkpoint": model_path, "--request": request_path, "--reference": reference})
     spec = get_method(method)
-    unlearned, rte = run_method(spec.name, model, ctx, params=spec.make_params(params or {}))
+    typed = spec.make_params(params or {})
+    model, meta, req, splits, ctx = _context(model_path, request_path, data_root, download, device, seed)
+    ref_model = load_reference(reference, req, allow_mismatch=allow_mismatch) if reference is not None else None
+    unlearned, rte = run_method(spec.name, model, ctx, params=typed)
     metrics = evaluate_unlearning(unlearned, splits, ctx.device)
     report = {"method": spec.name, "model": str(model_path), "request": req.checksum, "metrics": metrics,
               "rte": rte, "seed": seed, "params": params or {}}
-    if reference is not None:
-        ref_model, _ = load_model(reference)
-        ref = evaluate_unlearning(ref_model, splits, ctx.device)
-        report["reference"] = ref
-        report["AvgGap"] = avg_gap(metrics, ref, keys=METRIC_KEYS)
-    save_model(out, unlearned, meta={**{k: v for k, v in meta.items() if k != "history"}, "role": "unlearned",
-                                     "method": spec.name, "request": req.checksum, "report": report})
-    save_json(out.with_suffix(".json"), report)
+    _compare(report, metrics, ref_model, splits, ctx.device)
+    save_model(paths["--out"], unlearned, meta={**{k: v for k, v in meta.items() if k != "history"},
+                                                "role": "unlearned", "method": spec.name, "request": req.checksum,
+                                                "report": report})
+    save_json(paths["--out (report)"], report)
     return report

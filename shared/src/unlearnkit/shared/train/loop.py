@@ -87,7 +87,9 @@ def _batches_per_rank(cfg: TrainConfig) -> int:
 
 def _auto_progress(progress: bool | None) -> bool:
     if progress is None:
-        return sys.stderr.isatty() and dist.is_main()
+        from ..progress import is_quiet
+
+        return sys.stderr.isatty() and dist.is_main() and not is_quiet()
     return progress and dist.is_main()
 
 
