@@ -25,6 +25,7 @@ from unlearnkit.shared.workflows import (
     default_config,
     load_checkpoint_for,
     load_data,
+    plan_training,
     resolve_device,
     splits_for,
     train_model,
@@ -57,17 +58,12 @@ def recipe(name: str, dataset: str, **overrides) -> TrainConfig:
     return TrainConfig.from_dict(cfg)
 
 
-def _training_outputs(out: str | Path) -> dict[str, Path]:
-    """What ``train_model`` writes: the checkpoint and its epoch log (``out.partial`` is its own, temporary)."""
-    return {"--out": Path(out), "training log": Path(out).with_suffix(".log.jsonl")}
-
-
 def train_original(dataset: str, out: str | Path, *, model: str = "lenet5", recipe_name: str = "core",
                    epochs: int | None = None, seed: int = 0, data_root: str | None = None, download: bool = False,
                    device: str | None = None, overwrite: bool = False, progress: bool = False,
                    model_kwargs: dict | None = None) -> dict:
     """Train the original model on the full training set."""
-    plan_outputs(_training_outputs(out), overwrite=overwrite)
+    plan_training(out, overwrite=overwrite)
     if epochs is not None and epochs < 1:
         raise UnlearnkitError(f"epochs must be >= 1, got {epochs}")
     RECIPES.get(recipe_name)  # an unknown recipe fails before the data is loaded
@@ -133,8 +129,7 @@ def train_oracle(original: str | Path, out: str | Path, *, mode: str, classes: l
                  download: bool = False, device: str | None = None, overwrite: bool = False,
                  progress: bool = False) -> dict:
     """Retrain from scratch on the retain set with the original's model and recipe (the gold standard)."""
-    plan_outputs(_training_outputs(out), inputs={"--checkpoint": original, "--request": request_path},
-                 overwrite=overwrite)
+    plan_training(out, inputs={"--checkpoint": original, "--request": request_path}, overwrite=overwrite)
     _check_mode(mode, classes, request_path)
     resolve_device(device)
     _, ometa = load_checkpoint_for(original)
