@@ -214,3 +214,14 @@ def test_device_auto_is_accepted(tmp_path):
                             "--quiet", "--dataset", "digits"])  # --dataset: the published name, a hidden alias
     assert r.exit_code == 0, r.output
     assert (tmp_path / "o.pt").is_file() and (tmp_path / "o.log.jsonl").is_file()
+
+
+def test_help_shows_only_the_vocabulary():
+    """No discouraged spelling (--class, --dataset, --bsize, ...) is a visible option of any command."""
+    import typer
+    from unlearnkit.shared.cli_options import DISCOURAGED
+
+    group = typer.main.get_command(app)
+    opts = {o for c in group.commands.values() for p in c.params for o in p.opts + p.secondary_opts}
+    assert not opts & set(DISCOURAGED)
+    assert {"--checkpoint", "--out", "--classes", "--data", "--batch-size", "--reference", "--param"} <= opts

@@ -180,3 +180,17 @@ def test_demo_numbers(work):
     refused(work, ["demo", "--work-dir", work / "d", "--threshold", "nan"], "nan")
     refused(work, ["demo", "--out", work, "--train-epochs", "1"], "not a slug demo folder")
     refused(work, ["demo", "--out", work / "bad.tar", "--train-epochs", "1"], "bad.tar")
+
+
+def test_help_shows_only_the_vocabulary():
+    import typer
+    from unlearnkit.shared.cli_options import DISCOURAGED
+
+    def options(cmd):
+        if hasattr(cmd, "commands"):  # a group (typer vendors its own click)
+            return {o for c in cmd.commands.values() for o in options(c)}
+        return {o for p in cmd.params for o in p.opts + p.secondary_opts}
+
+    opts = options(typer.main.get_command(app))
+    assert not opts & set(DISCOURAGED)
+    assert {"--out", "--checkpoint", "--device", "--param"} <= opts
