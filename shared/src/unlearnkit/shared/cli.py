@@ -85,7 +85,8 @@ def _summary(meta: dict, out: Path, already: bool = False) -> None:
 @app.command()
 def train(
     out: Annotated[Path, out_option("Checkpoint to write (written when training completes; epochs go to "
-                                    "<out>.partial, the log to <out>.log.jsonl).")] = Path("runs/original.pt"),
+                                    "<out>.partial, the epoch log to <out> with .log.jsonl).")] = Path(
+        "runs/original.pt"),
     data: DataOpt = "digits",
     model: Annotated[str, model_option()] = "lenet5",
     epochs: Annotated[int | None, epochs_option("Epochs (>= 1; default: the data set's recipe).")] = None,
@@ -159,7 +160,7 @@ def request(
 @flag_aliases({"--original": "--checkpoint"})
 def retrain(
     request_path: RequestOpt,
-    out: Annotated[Path, out_option("Checkpoint to write (as for `train`: <out>.partial and <out>.log.jsonl "
+    out: Annotated[Path, out_option("Checkpoint to write (as for `train`, also <out>.partial and a .log.jsonl "
                                     "while training).")] = Path("runs/retrained.pt"),
     original: Annotated[Path | None, checkpoint_option(
         "The ORIGINAL checkpoint: the retrain reuses its model, data set and recipe.")] = None,
