@@ -166,7 +166,24 @@ def test_unlearn_numbers(work, extra, needle):
                    work / "model.safetensors", *extra], needle)
 
 
-def test_unlearn_outputs_checked_before_the_model_loads(work):
+@pytest.fixture()
+def searched(work):
+    """A gradient file and a layer list, as `slug grads` / `slug layers` leave them (contents unused)."""
+    (work / "g").mkdir()
+    (work / "g" / "forget.safetensors").write_bytes(b"stand-in")
+    (work / "layers.json").write_text("[]")
+    return work
+
+
+def test_unlearn_outputs_checked_before_the_model_loads(searched):
+    work = searched
+    (work / "broken.json").write_text("{not json")
+    refused(work, ["unlearn", "--name", "seven", "--forget-images", work / "bad.tar", "--grads-dir", work / "g",
+                   "--layers", work / "broken.json", "--checkpoint", work / "model.safetensors", "--out",
+                   work / "u.safetensors"], "broken.json")
+    refused(work, ["unlearn", "--name", "seven", "--forget-images", work / "nope.tar", "--grads-dir", work / "g",
+                   "--layers", work / "layers.json", "--checkpoint", work / "model.safetensors", "--out",
+                   work / "u.safetensors"], "nope.tar")
     common = ["--name", "seven", "--forget-images", work / "bad.tar", "--grads-dir", work / "g", "--layers",
               work / "layers.json", "--checkpoint", work / "model.safetensors"]
     refused(work, ["unlearn", *common, "--out", work / "model.safetensors", "--overwrite"], "--checkpoint")

@@ -192,7 +192,15 @@ def unlearn(bundle: ClipBundle, grads_dir: str | Path, layers_json: str | Path, 
 
 
 def check_unlearn_outputs(out_model, log_path, grads_dir, layers_json, overwrite: bool = False, **inputs) -> None:
-    """The unlearn command's outputs (model, its ``.json`` summary, the search log) against its inputs."""
+    """The unlearn command's outputs (model, its ``.json`` summary, the search log) against its inputs; the
+    gradient file and the layer list must exist and parse (before a model is loaded)."""
+    grads = Path(grads_dir) / FORGET_FILE
+    if not grads.is_file():
+        raise UnlearnkitError(f"gradient file {grads} not found (run `slug grads` first)")
+    load_layers(layers_json)
+    for role, p in inputs.items():
+        if p is not None and not Path(p).exists():
+            raise UnlearnkitError(f"--{role.replace('_', '-')} {p} not found")
     plan_outputs({"--out": out_model, "summary": Path(out_model).with_suffix(".json"), "--log": log_path},
                  inputs=_inputs(grads=[Path(grads_dir) / FORGET_FILE], layers=layers_json, **inputs),
                  overwrite=overwrite)
