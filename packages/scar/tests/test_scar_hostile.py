@@ -84,7 +84,9 @@ def test_outputs_checked_before_any_work(work):
     ck = ["--checkpoint", work / "original.pt", "--classes", "3"]
     refused(work, ["unlearn", *ck, "--out", work / "res.json", *QUICK], "res.json", "--overwrite")
     refused(work, ["unlearn", *ck, "--out", work / "original.pt", "--overwrite", *QUICK], "--checkpoint")
-    refused(work, ["unlearn", *ck, "--out", work / "a.json", "--save-model", work / "a.json", *QUICK], "a.json")
+    refused(work, ["unlearn", *ck, "--out", work / "a.pt", "--save-model", *QUICK], "a.pt")  # model = <out>.pt
+    (work / "b.pt").write_bytes(b"mine")
+    refused(work, ["unlearn", *ck, "--out", work / "b.json", "--save_model", *QUICK], "b.pt", "--overwrite")
     refused(work, ["unlearn", *ck, "--out", work / "res.json" / "x.json", *QUICK], "res.json")  # file as folder
     refused(work, ["unlearn", "--checkpoint", work / "original.pt", "--mode", "HR", "--request", work / "forget.json",
                    "--out", work / "forget.json", "--overwrite", *QUICK], "--request")

@@ -174,7 +174,7 @@ def scar_params(param: list[str] | None = None, **flags) -> ScarParams:
 
 @app.command("unlearn")
 @flag_aliases({**REQUEST_ALIASES, "--oracle": "--reference", "--bsize": "--batch-size", "--lambda_1": "--lambda-1",
-               "--lambda_2": "--lambda-2"})
+               "--lambda_2": "--lambda-2", "--save_model": "--save-model"})
 def unlearn_cmd(
     checkpoint: Original = Path("original.pt"),
     out: Annotated[Path, out_option("Results JSON to write.")] = Path("scar_results.json"),
@@ -184,8 +184,8 @@ def unlearn_cmd(
                                                   "beside; must be made for the same request.")] = None,
     allow_mismatch: Annotated[bool, typer.Option("--allow-mismatch", help="Accept a --reference made for another "
                                                  "forget request.")] = False,
-    save_model: Annotated[Path | None, typer.Option("--save-model", help="Also write the unlearned "
-                                                    "checkpoint.")] = None,
+    save_model: Annotated[bool, typer.Option("--save-model", help="Also write the unlearned checkpoint, beside "
+                                             "--out with the suffix .pt (the published --save_model).")] = False,
     stats_from: Annotated[str, typer.Option("--stats-from", help="Class statistics from surrogate images "
                           "(retain-free, labels = original's predictions) or retain (as the published "
                           "code).")] = "surrogate",
@@ -250,7 +250,8 @@ def unlearn_cmd(
     )
     summary = workflow.unlearn(checkpoint, out, method=method, mode=mode, classes=parse_int_list(classes),
                                request_path=_str(request), params=params, oracle=_str(reference),
-                               save_model_path=save_model, data_root=_str(data_root), download=download,
+                               save_model_path=out.with_suffix(".pt") if save_model else None,
+                               data_root=_str(data_root), download=download,
                                device=device, mia=not no_mia, mia_repeats=mia_repeats, overwrite=overwrite,
                                progress=not quiet, allow_mismatch=allow_mismatch)
     print_results(summary, quiet)

@@ -265,13 +265,15 @@ def demo(
                                     "as forgotten."),
     towers: str = typer.Option("vision,text", help="Towers searched."),
     baseline: bool = typer.Option(True, help="Also time GA+FT to the same forget accuracy."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Run again in a folder an earlier demo run made "
+                                   "(its results are replaced, its trained model reused)."),
 ):
     """Offline demo: tiny CLIP on captioned digits, SLUG forgets one digit name, compared with GA+FT."""
     from .demo import DemoConfig, run_digits_demo
 
     cfg = DemoConfig(digit=digit, train_epochs=train_epochs, threshold=threshold, run_baseline=baseline,
                      towers=tuple(t.strip() for t in towers.split(",") if t.strip()))
-    run_digits_demo(work_dir, cfg, log=typer.echo)
+    run_digits_demo(work_dir, cfg, log=typer.echo, overwrite=overwrite)
     typer.echo(f"results: {work_dir / 'demo_results.json'}")
 
 
