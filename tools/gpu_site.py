@@ -89,25 +89,29 @@ def members() -> list[Path]:
 def write_dist_info(member: Path, site: Path, bindir: Path) -> dict:
     project = tomllib.loads((member / "pyproject.toml").read_text())["project"]
     name, version = project["name"], project["version"]
-    info = site / f"{norm(name)}-{version}.dist-info"
-    info.mkdir(parents=True, exist_ok=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "INSTALLER").write_text("unlearnkit tools/gpu_site.py\n")
     groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
-    lines = []
-    for group, entries in groups.items():
-        if entries:
-            lines.append(f"[{group}]")
-            lines += [f"{k} = {v}" for k, v in entries.items()]
-            lines.append("")
-    (info / "entry_points.txt").write_text("\n".join(lines))
+    # Already installed (e.g. a uv environment's editable install): its metadata says the same; a second
+    # dist-info would only shadow it. The src folder still comes first on the path for the imports.
+    metadata = "installed" if installed(name) else "generated"
+    if metadata == "generated":
+        info = site / f"{norm(name)}-{version}.dist-info"
+        info.mkdir(parents=True, exist_ok=True)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        (info / "INSTALLER").write_text("unlearnkit tools/gpu_site.py\n")
+        lines = []
+        for group, entries in groups.items():
+            if entries:
+                lines.append(f"[{group}]")
+                lines += [f"{k} = {v}" for k, v in entries.items()]
+                lines.append("")
+        (info / "entry_points.txt").write_text("\n".join(lines))
     for script, target in project.get("scripts", {}).items():
         module, func = target.split(":")
         launcher = bindir / script
         launcher.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {func}\n"
                             f"sys.exit({func}())\n")
         launcher.chmod(launcher.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return {"name": name, "version": version, "src": str(member / "src"), "scripts": sorted(project.get("scripts", {})),
+    return {"name": name, "version": version, "metadata": metadata, "src": str(member / "src"), "scripts": sorted(project.get("scripts", {})),
             "entry_points": {g: sorted(e) for g, e in groups.items() if e}}
 
 
