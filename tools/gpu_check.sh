@@ -23,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY=$(command -v "${PYTHON:-python3}") || { echo "Error: ${PYTHON:-python3} not found" >&2; exit 2; }
 TINY=0
 for arg in "$@"; do [ "$arg" = "--tiny" ] && TINY=1; done
-if [ "$TINY" = 1 ]; then LIMIT=${GPU_CHECK_TIMEOUT:-600}; else LIMIT=${GPU_CHECK_TIMEOUT:-475}; fi
+if [ "$TINY" = 1 ]; then LIMIT=${GPU_CHECK_TIMEOUT:-1000}; else LIMIT=${GPU_CHECK_TIMEOUT:-475}; fi
 
 mkdir -p "$OUT" || { echo "Error: cannot create $OUT" >&2; exit 2; }
 SITE=$(mktemp -d "${TMPDIR:-/tmp}/unlearnkit-gpu-site.XXXXXX")
