@@ -73,3 +73,18 @@ def is_complete(path: str | os.PathLike) -> bool:
     except UnlearnkitError:
         return False
     return bool(ckpt.get("meta", {}).get("complete")) and "state_dict" in ckpt
+
+
+def check_same_request(meta: dict, checksum: str, path: str | os.PathLike, *, allow_mismatch: bool = False,
+                       role: str = "--reference") -> None:
+    """Refuse a model made for another forget request (a retrained reference, an oracle, a teacher).
+
+    A comparison against a model retrained without *other* samples is meaningless, so it is refused in one
+    line unless the user explicitly asks (``--allow-mismatch``).
+    """
+    got = meta.get("request")
+    if got == checksum or allow_mismatch:
+        return
+    what = f"forget request {str(got)[:12]}" if got else "no forget request (an original model)"
+    raise UnlearnkitError(f"{role} {path} was trained for {what}, not for request {checksum[:12]}; "
+                          "pass --allow-mismatch to compare anyway")
