@@ -56,9 +56,14 @@ def wheel_fits(filename: str) -> bool:
         return any(t in supported for t in tags)
     except Exception:  # packaging missing or an odd name: a plain reading of the tags
         py, abi, plat = stem.split("-")[-3:]
+        here = f"cp{sys.version_info[0]}{sys.version_info[1]}"
         if plat == "any":
-            return py.startswith("py3") or py == f"cp{sys.version_info[0]}{sys.version_info[1]}"
-        return f"cp{sys.version_info[0]}{sys.version_info[1]}" in py and platform.machine() in plat
+            return any(t.startswith("py3") or t == here for t in py.split("."))
+        if platform.machine() not in plat or not plat.startswith(("manylinux", "linux")):
+            return False
+        if abi == "abi3":  # the stable ABI: any CPython at or above the wheel's
+            return any(t.startswith("cp3") and int(t[3:]) <= sys.version_info[1] for t in py.split("."))
+        return here in py.split(".")
 
 
 def unpack_wheels(wheels: Path, site: Path) -> list[dict]:
