@@ -26,6 +26,7 @@ for arg in "$@"; do [ "$arg" = "--tiny" ] && TINY=1; done
 if [ "$TINY" = 1 ]; then LIMIT=${GPU_CHECK_TIMEOUT:-1000}; else LIMIT=${GPU_CHECK_TIMEOUT:-475}; fi
 
 mkdir -p "$OUT" || { echo "Error: cannot create $OUT" >&2; exit 2; }
+OUT=$(cd "$OUT" && pwd)
 SITE=$(mktemp -d "${TMPDIR:-/tmp}/unlearnkit-gpu-site.XXXXXX")
 trap 'rm -rf "$SITE"' EXIT
 export PYTHONUNBUFFERED=1
