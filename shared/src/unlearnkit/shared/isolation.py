@@ -34,8 +34,10 @@ from .errors import UnlearnkitError
 
 __all__ = ["IsolatedError", "IsolatedResult", "IsolatedTimeout", "run_isolated"]
 
-# What the fork server imports once, so that each child starts warm.
-PRELOAD = ["torch", "unlearnkit.shared.methods", "unlearnkit.shared.evaluation", "unlearnkit.shared.workflows"]
+# What the fork server imports once, so that each child starts warm (torch._dynamo: the first optimiser
+# of a process imports it, seconds without bytecode caches).
+PRELOAD = ["torch", "torch._dynamo", "unlearnkit.shared.methods", "unlearnkit.shared.evaluation",
+           "unlearnkit.shared.workflows"]
 
 
 class IsolatedError(UnlearnkitError):
