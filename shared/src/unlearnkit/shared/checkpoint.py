@@ -8,6 +8,7 @@ from the file alone, and tools can refuse to compare models trained on different
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -56,3 +57,19 @@ def load_model(path: str | os.PathLike, map_location: Any = "cpu", md5: str | No
     model = create_model(cfg["name"], cfg["num_classes"], in_chans=cfg.get("in_chans", 3), **cfg.get("kwargs", {}))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(map_location), ckpt.get("meta", {})
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """Where a run that will finish as ``path`` keeps its resumable per-epoch state."""
+    return Path(str(path) + ".partial")
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """True when ``path`` exists, loads as an unlearnkit checkpoint and says its training completed."""
+    if not Path(path).is_file():
+        return False
+    try:
+        ckpt = read_checkpoint(path)
+    except UnlearnkitError:
+        return False
+    return bool(ckpt.get("meta", {}).get("complete")) and "state_dict" in ckpt
