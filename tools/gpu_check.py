@@ -180,13 +180,13 @@ class Check:
         bench_dir = self.work / "bench"
         short = ["--methods", "ft,rl,salun", "--epochs", "2", "--no-mia"] if self.tiny else ["--epochs", "10"]
         cmd = [self.python, "-m", "unlearnkit.shared.cli", "bench", "--out", str(bench_dir), "--device", self.device,
-               "--request", "class:3", *short]
+               "--request", "class:3", "--seeds", "1", *short]
 
         def parse(out: str) -> dict:
             results = read_json(bench_dir / "results.json")
             rows = results.get("runs", results.get("rows", results)) if isinstance(results, dict) else results
             md_table = (bench_dir / "results.md").read_text()[:6000] if (bench_dir / "results.md").exists() else None
-            return {"form": "class:3 request, " + ("3 methods, 2-epoch models, no MIA" if self.tiny else
+            return {"form": "class:3 request, one seed, " + ("3 methods, 2-epoch models, no MIA" if self.tiny else
                                                     "all methods, 10-epoch original and retrain (default 30)"),
                     "results_md": md_table, "results": rows if len(json.dumps(rows, default=str)) < 60000 else None,
                     "check_failed": md_table is None}
