@@ -28,6 +28,10 @@ def test_bench_table_files_and_resume(tmp_path):
     assert "\n" not in rows["ssd"]["note"]
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["meta"]["data"] == "digits" and table["request"] in saved["meta"]["requests"]
+    meta = saved["meta"]
+    assert meta["threads"] == 1 and meta["device"] == "cpu" and "unlearnkit-shared" in meta["packages"]
+    assert {"torch", "python", "platform", "cpu"} <= set(meta)
+    assert rows["rl"]["metrics"]["peak_mem_mb"]["mean"] > 0  # measured in the run's own process
     assert "| retrain |" in (tmp_path / "results.md").read_text()
 
     # A second run (a "resumed" bench) trains nothing and reuses every finished run.
@@ -50,3 +54,17 @@ def test_bench_ulira_is_opt_in_and_ranks_retrain_below_original(tmp_path):
     # the original still looks like a model that trained on class 3; the retrained one does not
     assert rows["original"]["ULiRA"]["mean"] > 80 > 20 > rows["retrain"]["ULiRA"]["mean"]
     assert "U-LiRA in%" in (tmp_path / "results.md").read_text()
+
+
+def test_cache_keys_hold_threads_and_presets_apply_per_kind(tmp_path):
+    from unlearnkit.shared.bench import Bench
+    from unlearnkit.shared.bench.presets import preset_params
+
+    one = Bench(BenchConfig(out_dir=str(tmp_path), threads=1, device="cpu"))
+    two = Bench(BenchConfig(out_dir=str(tmp_path), threads=2, device="cpu"))
+    assert one.env_key()["threads"] == 1 and two.env_key()["threads"] == 2
+    assert one._model_path("original", 0, None)[0] != two._model_path("original", 0, None)[0]
+    assert one.params_for("ft", "class") == preset_params("digits", "ft", "class")
+    custom = Bench(BenchConfig(out_dir=str(tmp_path), params={"ft": {"lr": 0.3}}))
+    assert custom.params_for("ft", "class") == {**preset_params("digits", "ft", "class"), "lr": 0.3}
+    assert Bench(BenchConfig(out_dir=str(tmp_path), presets=False)).params_for("ft", "class") == {}

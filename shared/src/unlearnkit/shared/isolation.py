@@ -54,6 +54,7 @@ class IsolatedResult:
     seconds: float  # wall time of fn alone, in the child
     peak_mem_mb: float  # see the module docstring
     mem_kind: str  # "cpu_rss_peak_delta" or "cuda_max_allocated"
+    cpu_seconds: float = float("nan")  # CPU time of fn in the child (all its threads): the cost on an idle machine
 
 
 _context = None
@@ -147,17 +148,17 @@ def _child(conn, fn, args, kwargs, device, threads) -> None:
         else:
             _reset_hwm()
             base_kib = _proc_kib("VmRSS") or _maxrss_kib()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value = fn(*args, **kwargs)
         if cuda:
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if cuda:
             peak, kind = torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
         else:
             peak_kib = _proc_kib("VmHWM") or _maxrss_kib()
             peak, kind = max(0.0, (peak_kib - base_kib) / 1024), "cpu_rss_peak_delta"
-        conn.send(("ok", IsolatedResult(value, seconds, peak, kind)))
+        conn.send(("ok", IsolatedResult(value, seconds, peak, kind, cpu)))
     except BaseException as err:  # report every failure as one line; the parent raises it
         try:
             conn.send(("error", f"{_name(fn)} failed: {_one_line(err)}"))

@@ -77,8 +77,8 @@ def print_tables(results: dict, console=None) -> None:
     console = console or Console()
     cols = _columns(results)
     for table in results["tables"]:
-        t = Table(title=f"{table['description']} ({_seeds_note(results)})", title_justify="left",
-                  caption=_caption(table) or None, caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        caption = "\n".join(filter(None, [_seeds_note(results), _caption(table)]))
+        t = Table(title=table["description"], title_justify="left", caption=caption, caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         t.add_column("method", style="bold", no_wrap=True)
         for c in cols:
             t.add_column(HEADERS[c], justify="right", no_wrap=True)
@@ -109,6 +109,7 @@ def plot(results: dict) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     tables = results["tables"]
     names = sorted({r["method"] for t in tables for r in t["rows"]} - {"retrain", "original"})
@@ -128,12 +129,19 @@ def plot(results: dict) -> bytes:
                             label=row["method"])
             handles[row["method"]] = h
         orig = next((r for r in table["rows"] if r["method"] == "original" and r["status"] == "ok"), None)
-        if orig:
+        if orig and not math.isnan(orig["metrics"]["AvgGap"]["mean"]):
+            ax.set_ylim(top=max(ax.get_ylim()[1], 1.6 * orig["metrics"]["AvgGap"]["mean"]))
             handles["original (doing nothing)"] = ax.axhline(orig["metrics"]["AvgGap"]["mean"], color="grey",
                                                               ls="--", lw=1)
         ax.set_xscale("log")
-        ax.set_xlabel("speed-up over retrain (x, log)")
-        ax.set_ylabel("Avg. Gap to retrain (lower is better)")
+        ax.set_yscale("symlog", linthresh=1.0)  # the original sits far above the methods
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # no crowded 2x10^1, 3x10^1 ... labels
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel("speed-up over retrain (log)")
+        ax.set_ylabel("Avg. Gap to retrain (symlog, lower is better)")
         ax.set_title(f"{table['kind']} request, {table['num_forget']} samples", fontsize=10)
         ax.grid(alpha=0.3)
     fig.legend(list(handles.values()), list(handles), loc="center right", fontsize=8, frameon=False)

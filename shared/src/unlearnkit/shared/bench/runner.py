@@ -13,6 +13,7 @@ Trust before speed:
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -75,7 +76,7 @@ class Bench:
         self.jobs = choose_jobs(cfg.jobs, str(self.device), self.threads)
         self.data: DataBundle = load_data(cfg.data, cfg.data_root, cfg.download)
         self.train_cfg: TrainConfig = default_config(cfg.data, seed=cfg.seed, **cfg.train)
-        self._orig_paths: dict[int, Path] = {}
+        self.cpu_seconds = 0.0  # CPU time of this invocation's child runs: what they would take on idle cores
 
     @property
     def seeds(self) -> list[int]:
@@ -132,20 +133,27 @@ class Bench:
                              strict=True):
             if isinstance(res, IsolatedError):
                 raise UnlearnkitError(f"training {path.name} failed: {res}")
+            self.log(f"  trained {path.name}: {res.seconds:.1f} s ({res.cpu_seconds:.1f} s CPU)")
 
-    def _parallel(self, fn, jobs: list) -> list:
+    def _parallel(self, fn, jobs: list, done=None, timeout: float | None = None) -> list:
         """``run_isolated(fn, job)`` for every job, ``self.jobs`` at a time; results (or the IsolatedError) in
-        the jobs' order."""
-        def one(job):
+        the jobs' order. ``done(i, result)`` runs as each finishes, so a killed bench keeps what finished."""
+        lock = threading.Lock()
+
+        def one(item):
+            i, job = item
             try:
-                return run_isolated(fn, job, timeout=self.cfg.timeout, device=self.device)
+                res = run_isolated(fn, job, timeout=timeout, device=self.device)
+                with lock:
+                    self.cpu_seconds += res.cpu_seconds
             except IsolatedError as err:
-                return err
+                res = err
+            return done(i, res) if done is not None else res
 
         if self.jobs == 1 or len(jobs) < 2:
-            return [one(j) for j in jobs]
+            return [one(item) for item in enumerate(jobs)]
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            return list(pool.map(one, jobs))
+            return list(pool.map(one, enumerate(jobs)))
 
     def original(self, seed: int | None = None):
         """The original model of ``seed`` (trained once, shared by every request): ``(model, meta, path)``."""
@@ -203,9 +211,11 @@ class Bench:
                     if job is not None:
                         pending.append((len(records), *job))
                     records.append(rec)
-        results = self._parallel(run_method_job, [p[2] for p in pending])
-        for (i, name, job, path, key, overrides), res in zip(pending, results, strict=True):
+        def done(j, res):
+            i, name, job, path, key, overrides = pending[j]
             records[i] = self._method_record(name, job, path, key, overrides, res)
+
+        self._parallel(run_method_job, [p[2] for p in pending], done, timeout=self.cfg.timeout)
         return self._summarise(requests, records, originals[self.cfg.seed][1])
 
     def _common(self, request, seed: int) -> dict:
@@ -218,7 +228,7 @@ class Bench:
 
     def _cached_run(self, role: str, request, seed: int) -> RunRecord | None:
         key = self._reference_key(role, request, seed)
-        return read_record(self._run_file(role, request, seed), key, self.log)
+        return read_record(self._run_file(role, request, seed), key, lambda msg: None)  # warned when read again
 
     def _reference_key(self, role: str, request, seed: int) -> str:
         extra = {"model": self._model_path(RETRAIN, seed, request)[0].name} if role == RETRAIN else {}
@@ -273,7 +283,7 @@ class Bench:
             self.log(f"  {name} (seed {seed}) failed: {res}")
             return RunRecord(name, job_request.checksum, seed, {}, {}, status="failed", note=str(res)[:300], key=key,
                              params=overrides)
-        rte = {**res.value["rte"], "run_seconds": res.seconds}
+        rte = {**res.value["rte"], "run_seconds": res.seconds, "run_cpu_seconds": res.cpu_seconds}
         self.log(f"  {name} ({job_request.kind}, seed {seed}): {rte['seconds']:.2f} s")
         rec = RunRecord(name, job_request.checksum, seed, res.value["metrics"], rte, key=key, params=overrides)
         write_record(path, rec)
@@ -302,6 +312,7 @@ class Bench:
             "data": self.cfg.data, "model": self.cfg.model, "seeds": self.seeds,
             "train_config": self.train_cfg.to_dict(), "original_test_acc": orig_meta.get("test_acc"),
             "params": self.cfg.params, "presets": self.cfg.presets, "timeout": self.cfg.timeout, "jobs": self.jobs,
+            "child_cpu_seconds": self.cpu_seconds,
             "requests": {r.checksum: r.to_dict() | {"indices": f"{len(r.indices)} indices"} for r in requests},
         }
         return results

@@ -138,12 +138,13 @@ def tune_methods(cfg: TuneConfig, log=print) -> dict:
                 if get_method(name).applicable(ctx)[0]:
                     todo += [(name, *_point(bench, name, p, request, orig_path, out, log))
                              for p in grid_points(grids.get(name, {}), request.kind)]
-            runs = bench._parallel(run_method_job, [t[2] for t in todo if t[1] is None])
+            missing = [t for t in todo if t[1] is None]
+            rows = bench._parallel(run_method_job, [t[2] for t in missing],
+                                   lambda j, res, m=missing: _finish(m[j][0], *m[j][2:], res, log),
+                                   timeout=cfg.timeout)
             rows_by_method: dict[str, list] = {}
-            for name, row, job, path, key in todo:
-                if row is None:
-                    row = _finish(name, job, path, key, runs.pop(0), log)
-                rows_by_method.setdefault(name, []).append(row)
+            for name, row, *_ in todo:
+                rows_by_method.setdefault(name, []).append(row if row is not None else rows.pop(0))
             for name, rows in rows_by_method.items():
                 choice = choose(rows, request.kind, ctx.num_classes, original["RA"])
                 chosen.setdefault(name, {})[request.kind] = choice
