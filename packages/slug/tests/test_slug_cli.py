@@ -47,8 +47,13 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
                "--threshold", 10, "--max-iter", 6)
     summary = json.loads(r.output[r.output.index("{"):])
     assert summary["after"]["forget_top1"] <= 10 < summary["before"]["forget_top1"]
-    trials = [json.loads(x) for x in (tmp_path / "search.jsonl").read_text().splitlines()]
-    assert len(trials) == 6 * sum(x["pareto"] for x in layers)
+    lines = [json.loads(x) for x in (tmp_path / "search.jsonl").read_text().splitlines()]
+    trials = [t for t in lines if not t.get("final")]
+    assert len(trials) <= 6 * sum(x["pareto"] for x in layers)
+    # utility is measured once per layer that reached the target, at its final step
+    finals = [t for t in lines if t.get("final")]
+    assert finals and all(t["reached"] and "utility_top1" in t for t in finals)
+    assert not any("utility_top1" in t for t in trials)
     before = load_clip_checkpoint(trained_clip_path).model.state_dict()
     after = load_clip_checkpoint(out).model.state_dict()
     assert [k for k in before if not torch.equal(before[k], after[k])] == [summary["layer"]]

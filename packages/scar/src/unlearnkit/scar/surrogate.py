@@ -139,6 +139,9 @@ def build_surrogate(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
 # --- generated sources ----------------------------------------------------------------------------------
 
 
+_CROP_CHUNK = 512
+
+
 @SOURCES.register("photos", aliases=("sample-images", "sklearn-photos"))
 def photo_crops(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
     """Random crops of scikit-learn's two bundled photographs (a temple and a flower), offline.
@@ -168,9 +171,13 @@ def photo_crops(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
     size = NATIVE_SIZE.get(info.name, info.image_size)
     # Sample 4x finer than the output with 2x2 points per bin, then average 4x4 blocks: 8x8 samples per
     # output pixel, enough anti-aliasing at a bounded cost (adaptive sampling would read every pixel).
-    fine = roi_align(photos, boxes, output_size=(4 * size, 4 * size), spatial_scale=1.0, sampling_ratio=2,
-                     aligned=True)
-    crops = torch.nn.functional.avg_pool2d(fine, 4)
+    # In chunks: the 4x-finer samples of all crops at once would be n x C x 16 size^2 floats (2 GB for 10,240
+    # CIFAR-sized crops); per chunk they stay under ~100 MB, and each crop's pixels are the same.
+    crops = torch.cat([
+        torch.nn.functional.avg_pool2d(
+            roi_align(photos, boxes[i:i + _CROP_CHUNK], output_size=(4 * size, 4 * size), spatial_scale=1.0,
+                      sampling_ratio=2, aligned=True), 4)
+        for i in range(0, n, _CROP_CHUNK)])
     if size != info.image_size:
         crops = torch.nn.functional.interpolate(crops, size=(info.image_size,) * 2, mode="bilinear",
                                                 align_corners=False)
