@@ -25,8 +25,6 @@ MEMBERS = {"unlearnkit-shared": ROOT / "shared",
 # Declared but not (yet) imported, with the reason. Everything else declared must be imported somewhere.
 NOT_IMPORTED_OK = {
     ("unlearnkit-slug", "standard-imghdr"): "img2dataset imports imghdr, gone from the stdlib in Python 3.13",
-    ("unlearnkit-slug", "webdataset"): "the shard reader moves onto webdataset (issue 13)",
-    ("unlearnkit-scar", "webdataset"): "the shard reader moves onto webdataset (issue 13)",
 }
 IMPORT_TO_DIST = {"PIL": "pillow", "sklearn": "scikit-learn", "open_clip": "open-clip-torch"}  # if not installed
 
