@@ -85,6 +85,19 @@ def test_sd_end_to_end(tiny_sd, tmp_path):
     assert image.shape[-1] == 3 and torch.isfinite(torch.as_tensor(image)).all()
 
 
+def test_sd_clip_score_of_generated_images(tiny_sd, tmp_path):
+    """The real-weights check (generate, score with CLIP) runs on the tiny pipeline and a tiny CLIP."""
+    from unlearnkit.slug.families import get_family
+    from unlearnkit.slug.tiny_families import make_tiny_clip_scorer
+
+    pipe_dir, names = tiny_sd
+    adapter = get_family("sd").load_adapter(pipe_dir)
+    m = adapter.generation_metrics(adapter.probe("Alan Turing", names), score_model=make_tiny_clip_scorer(tmp_path),
+                                   steps=1, max_prompts=2)
+    assert set(m) == {"forget_clip_score", "retain_clip_score"}
+    assert all(-100 <= v <= 100 for v in m.values())
+
+
 def test_llava_end_to_end(tiny_llava, tmp_path):
     from transformers import LlavaForConditionalGeneration
 

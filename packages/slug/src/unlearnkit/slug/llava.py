@@ -59,9 +59,9 @@ class LlavaAdapter:
 
         quiet_hf()
         self.checkpoint, self.device = str(checkpoint), device
-        dtype = torch.float32 if str(device) == "cpu" else torch.float16
         try:
-            self.module = LlavaForConditionalGeneration.from_pretrained(self.checkpoint, dtype=dtype)
+            # the stored dtype (fp16 for llava-hf): saving back then leaves every other tensor bit-identical
+            self.module = LlavaForConditionalGeneration.from_pretrained(self.checkpoint, dtype="auto")
             self.image_processor = AutoImageProcessor.from_pretrained(self.checkpoint)
         except (OSError, ValueError) as exc:
             raise UnlearnkitError(f"cannot load a LLaVA model from {checkpoint}: {str(exc).splitlines()[0]}") from exc

@@ -45,7 +45,7 @@ class SDAdapter:
         quiet_hf()
         self.checkpoint, self.device, self.templates = str(checkpoint), device, tuple(templates)
         try:
-            self.module = CLIPTextModel.from_pretrained(self.checkpoint, subfolder="text_encoder")
+            self.module = CLIPTextModel.from_pretrained(self.checkpoint, subfolder="text_encoder", dtype="auto")
             self.tokenizer = CLIPTokenizer.from_pretrained(self.checkpoint, subfolder="tokenizer")
         except (OSError, ValueError) as exc:
             raise UnlearnkitError(f"cannot load a Stable Diffusion pipeline from {checkpoint}: "

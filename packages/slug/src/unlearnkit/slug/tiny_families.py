@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .hf import quiet_hf
 from .sd import TEMPLATES
 
 NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "John von Neumann", "Emmy Noether", "Kurt Goedel")
@@ -49,8 +50,9 @@ def write_clip_tokenizer_files(folder: Path, words: list[str]) -> None:
 
 
 def make_tiny_sd(work_dir: str | Path, seed: int = 0, names=NAMES) -> tuple[Path, Path]:
-    """A StableDiffusionPipeline folder (text encoder 3 layers x width 32, UNet/VAE of 32 channels) and a
+    """A StableDiffusionPipeline folder (text encoder 3 layers x width 64, UNet of 32 channels, VAE of 8) and a
     names file. Returns (pipeline folder, names file)."""
+    quiet_hf()
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -80,6 +82,29 @@ def make_tiny_sd(work_dir: str | Path, seed: int = 0, names=NAMES) -> tuple[Path
     return work / "sd-pipeline", names_file
 
 
+def make_tiny_clip_scorer(work_dir: str | Path, names=NAMES, seed: int = 0) -> Path:
+    """A transformers CLIPModel + CLIPProcessor folder (the CLIP-score model of ``slug eval --generate``)."""
+    quiet_hf()
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    work = Path(work_dir)
+    tok_dir = work / "_scorer_tokenizer_files"
+    write_clip_tokenizer_files(tok_dir, _words([t.format(n) for t in (*TEMPLATES, "a photo of {}.") for n in names]))
+    tokenizer = CLIPTokenizer(str(tok_dir / "vocab.json"), str(tok_dir / "merges.txt"), model_max_length=CONTEXT)
+    torch.manual_seed(seed)
+    text = {"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "max_position_embeddings": CONTEXT, "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
+    vision = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+              "image_size": 32, "patch_size": 8}
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)).save_pretrained(work / "clip-scorer")
+    processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                                 crop_size={"height": 32, "width": 32}),
+                              tokenizer=tokenizer)
+    processor.save_pretrained(work / "clip-scorer")
+    return work / "clip-scorer"
+
+
 def write_faces(folder: Path, names=NAMES, per_identity: int = 6, size: int = 32, seed: int = 0) -> Path:
     """One sub-folder per identity of PNGs: a fixed random pattern per identity plus per-image noise."""
     from PIL import Image
@@ -99,6 +124,7 @@ def make_tiny_llava(work_dir: str | Path, seed: int = 0, names=NAMES) -> tuple[P
     """A LlavaForConditionalGeneration folder (CLIP vision tower 32 px / patch 8 / 3 layers x width 32,
     Llama text model 2 layers x width 32) with an image processor, a word-level tokenizer and a chat
     template (so "Who is this?" runs), and a faces folder. Returns (model folder, faces folder)."""
+    quiet_hf()
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         CLIPImageProcessor,
