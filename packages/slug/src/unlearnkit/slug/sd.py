@@ -86,7 +86,8 @@ class SDAdapter:
         from diffusers import StableDiffusionPipeline
 
         return StableDiffusionPipeline.from_pretrained(self.checkpoint, text_encoder=self.module, safety_checker=None,
-                                                       requires_safety_checker=False).to(self.device)
+                                                       requires_safety_checker=False,
+                                                       torch_dtype=self.module.dtype).to(self.device)
 
     def generation_metrics(self, probe: Probe, score_model: str | Path | None = None, steps: int = 25,
                            seed: int = 0, max_prompts: int = 8, **_) -> dict:
