@@ -56,3 +56,18 @@ def load_model(path: str | os.PathLike, map_location: Any = "cpu", md5: str | No
     model = create_model(cfg["name"], cfg["num_classes"], in_chans=cfg.get("in_chans", 3), **cfg.get("kwargs", {}))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(map_location), ckpt.get("meta", {})
+
+
+def check_same_request(meta: dict, checksum: str, path: str | os.PathLike, *, allow_mismatch: bool = False,
+                       role: str = "--reference") -> None:
+    """Refuse a model made for another forget request (a retrained reference, an oracle, a teacher).
+
+    A comparison against a model retrained without *other* samples is meaningless, so it is refused in one
+    line unless the user explicitly asks (``--allow-mismatch``).
+    """
+    got = meta.get("request")
+    if got == checksum or allow_mismatch:
+        return
+    what = f"forget request {str(got)[:12]}" if got else "no forget request (an original model)"
+    raise UnlearnkitError(f"{role} {path} was trained for {what}, not for request {checksum[:12]}; "
+                          "pass --allow-mismatch to compare anyway")

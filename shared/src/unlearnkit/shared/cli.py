@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from .cli_utils import echo_json, make_app, parse_int_list, run_app
-from .errors import UnlearnkitError
 
 app = make_app("unlearnkit", "Machine unlearning for vision models: train, forget, retrain, compare.\n\n"
                "Start with `unlearnkit train` (digits, offline) then `unlearnkit bench`.")
@@ -167,19 +166,9 @@ def evaluate_cmd(
 
 
 def _params(items: list[str] | None, nested: bool = False) -> dict:
-    out: dict = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UnlearnkitError(f"--param expects key=value, got {item!r}")
-        if nested:
-            method, dot, name = key.partition(".")
-            if not dot:
-                raise UnlearnkitError(f"--param expects method.key=value, got {item!r}")
-            out.setdefault(method, {})[name] = value
-        else:
-            out[key] = value
-    return out
+    from .cli_options import parse_key_values
+
+    return parse_key_values(items, nested)
 
 
 @app.command()
