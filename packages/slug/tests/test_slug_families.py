@@ -140,3 +140,8 @@ def test_unknown_family_and_missing_options(tmp_path):
     assert r.exit_code == 2 and "unknown --family 'dalle'" in r.output
     r = runner.invoke(app, ["grads", "--out-dir", str(tmp_path)])  # clip still needs its forget tar
     assert r.exit_code == 2 and "--forget is required" in r.output
+    # outputs are checked before any model is loaded (this checkpoint does not even exist)
+    (tmp_path / "forget.safetensors").write_bytes(b"mine")
+    r = runner.invoke(app, ["grads", "--family", "sd", "--checkpoint", str(tmp_path / "nope"), "--name", "x",
+                            "--data", str(tmp_path / "names.txt"), "--out-dir", str(tmp_path)])
+    assert r.exit_code == 2 and "already exists" in r.output and (tmp_path / "forget.safetensors").read_bytes() == b"mine"

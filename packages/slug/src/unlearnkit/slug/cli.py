@@ -114,8 +114,9 @@ def grads(
     if not _is_clip(family):
         from .family_workflow import family_grads
 
-        return echo_json(family_grads(_adapter(family, checkpoint, device), _need(name=name), _need(data=data),
-                                      out_dir, batch_size=batch_size, device=device, overwrite=overwrite))
+        return echo_json(family_grads(lambda: _adapter(family, checkpoint, device), _need(name=name),
+                                      _need(data=data), out_dir, batch_size=batch_size, device=device,
+                                      overwrite=overwrite, checkpoint=checkpoint))
     from .workflow import compute_grads
 
     forget, retain = _need(forget=forget, retain=retain)
@@ -136,7 +137,7 @@ def layers(
     if not _is_clip(family):
         from .family_workflow import family_layers
 
-        scores = family_layers(_adapter(family, checkpoint, "cpu"), grads_dir, out_dir, include_norm=include_norm,
+        scores = family_layers(lambda: _adapter(family, checkpoint, "cpu"), grads_dir, out_dir, include_norm=include_norm,
                                overwrite=overwrite)
     else:
         from .workflow import select_layers
@@ -185,9 +186,9 @@ def unlearn(
     if not _is_clip(family):
         from .family_workflow import family_unlearn
 
-        s = family_unlearn(_adapter(family, checkpoint, device), name, _need(data=data), grads_dir, layers_json, out,
-                           log, target=target or "top1", threshold=threshold, max_iter=max_iter, device=device,
-                           overwrite=overwrite)
+        s = family_unlearn(lambda: _adapter(family, checkpoint, device), name, _need(data=data), grads_dir,
+                           layers_json, out, log, target=target or "top1", threshold=threshold, max_iter=max_iter,
+                           device=device, overwrite=overwrite, checkpoint=checkpoint)
         return echo_json({k: s[k] for k in ("layer", "step", "search_seconds", "before", "after")})
     from .workflow import unlearn as run
 
@@ -217,7 +218,7 @@ def evaluate(
     if not _is_clip(family):
         from .family_workflow import family_eval
 
-        return echo_json(family_eval(_adapter(family, checkpoint, device), _need(edited=edited), name,
+        return echo_json(family_eval(lambda: _adapter(family, checkpoint, device), _need(edited=edited), name,
                                      _need(data=data), device=device, generate=generate, score_model=score_model))
     from .workflow import evaluate as run
 

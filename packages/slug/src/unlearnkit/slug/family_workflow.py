@@ -8,15 +8,11 @@ Pareto choice, the step search, the single-tensor update) is the CLIP path's own
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from ._core import UnlearnkitError, check_writable, load_json, save_json
+from ._core import UnlearnkitError, load_json, plan_outputs, save_json, staged_folder
 from .grads import compute_gradient, load_gradients, save_gradients
 from .layers import candidate_names, load_layers, mark_pareto, plot_layers, save_layers, score_layers
 from .probe import ProbeEvaluator, probe_batches, probe_loss
@@ -26,41 +22,24 @@ FORGET_FILE, RETAIN_FILE = "forget.safetensors", "retain.safetensors"
 EDIT_JSON, EDIT_TENSOR, SUMMARY_JSON = "slug_edit.json", "slug_edit.safetensors", "slug_summary.json"
 
 
-def check_writable_dir(path: str | Path, overwrite: bool) -> Path:
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise UnlearnkitError(f"{path} is a file, expected a folder for the edited model")
-    if path.exists() and not overwrite:
-        raise UnlearnkitError(f"{path} already exists; pass --overwrite to replace it")
-    return path
+def _local(path) -> dict:
+    """The checkpoint as an input of the output check, when it is a local path (not a hub id)."""
+    return {"--checkpoint": path} if path is not None and Path(path).exists() else {}
 
 
-def write_dir_atomic(path: str | Path, write: Callable[[Path], None], overwrite: bool = False) -> Path:
-    """Write a whole folder next to ``path`` and move it into place: a crash never leaves half a model, and
-    an existing folder is only replaced (after the new one is complete) with ``overwrite``."""
-    path = check_writable_dir(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        write(tmp)
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
-            os.replace(path, old / "x")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return path
+def _load(adapter):
+    """``adapter`` or a zero-argument factory of one: the CLI passes a factory so that outputs are checked
+    before a (possibly 7 B parameter) model is loaded."""
+    return adapter if hasattr(adapter, "module") else adapter()
 
 
 def family_grads(adapter, name: str, data, out_dir: str | Path, *, batch_size: int = 16, device: str = "cpu",
-                 overwrite: bool = False) -> dict:
+                 overwrite: bool = False, checkpoint=None) -> dict:
     """One pass each over the forget identity's samples and everyone else's, on the identification loss."""
     out_dir = Path(out_dir)
-    for f in (FORGET_FILE, RETAIN_FILE, "grads_summary.json"):
-        check_writable(out_dir / f, overwrite)
+    plan_outputs({f: out_dir / f for f in (FORGET_FILE, RETAIN_FILE, "grads_summary.json")},
+                 inputs={"--data": data, **_local(checkpoint)}, overwrite=overwrite)
+    adapter = _load(adapter)
     adapter.module.to(device)
     probe = adapter.probe(name, data)
     refs = ProbeEvaluator(adapter.embed, probe, batch_size=batch_size, device=device).refs
@@ -81,8 +60,9 @@ def family_layers(adapter, grads_dir: str | Path, out_dir: str | Path, *, includ
                   overwrite: bool = False) -> list:
     """The Pareto set over the family's candidates only (SD: text encoder; LLaVA: vision q/k/v)."""
     out_dir = Path(out_dir)
-    for f in ("layers.json", "layers.png"):
-        check_writable(out_dir / f, overwrite)
+    plan_outputs({f: out_dir / f for f in ("layers.json", "layers.png")},
+                 inputs={"forget gradient": Path(grads_dir) / FORGET_FILE}, overwrite=overwrite)
+    adapter = _load(adapter)
     gf, gr = load_gradients(Path(grads_dir) / FORGET_FILE), load_gradients(Path(grads_dir) / RETAIN_FILE)
     params = dict(adapter.module.named_parameters())
     # a tensor the loss never reaches (LLaVA reads the vision tower's second-to-last layer, so the last
@@ -100,11 +80,12 @@ def family_layers(adapter, grads_dir: str | Path, out_dir: str | Path, *, includ
 
 def family_unlearn(adapter, name: str, data, grads_dir: str | Path, layers_json: str | Path, out: str | Path,
                    log_path: str | Path, *, target: str = "top1", threshold: float = 0.0, max_iter: int = 10,
-                   batch_size: int = 32, device: str = "cpu", overwrite: bool = False) -> dict:
+                   batch_size: int = 32, device: str = "cpu", overwrite: bool = False, checkpoint=None) -> dict:
     """Search the step on every Pareto layer, apply the chosen single-tensor update, save a loadable folder
     (``adapter.save``) plus the edit itself (layer, step, the new tensor) and the search summary."""
-    check_writable_dir(out, overwrite)
-    check_writable(log_path, overwrite)
+    plan_outputs({"--log": log_path}, folders={"--out": out}, overwrite=overwrite,
+                 inputs={"--data": data, "--layers": layers_json, **_local(checkpoint)})
+    adapter = _load(adapter)
     Path(log_path).unlink(missing_ok=True)
     adapter.module.to(device)
     gf = load_gradients(Path(grads_dir) / FORGET_FILE)
@@ -121,15 +102,13 @@ def family_unlearn(adapter, name: str, data, grads_dir: str | Path, layers_json:
                "searched": [r.to_dict() for r in outcome.results]}
     tensor = dict(adapter.module.named_parameters())[layer].detach().cpu().contiguous()
 
-    def write(folder: Path) -> None:
-        from safetensors.torch import save_file
+    from safetensors.torch import save_file
 
+    with staged_folder(out) as folder:  # built beside --out, moved into place when complete
         adapter.save(folder)
         save_file({layer: tensor}, str(folder / EDIT_TENSOR))
         save_json(folder / EDIT_JSON, {k: summary[k] for k in ("family", "checkpoint", "name", "layer", "step")})
         save_json(folder / SUMMARY_JSON, summary)
-
-    write_dir_atomic(out, write, overwrite)
     return summary
 
 
@@ -152,6 +131,7 @@ def family_eval(adapter, edited: str | Path, name: str, data, *, batch_size: int
     from .update import get_parameter
 
     info, layer, tensor = load_edit(edited)
+    adapter = _load(adapter)
     if info.get("family") != adapter.family:
         raise UnlearnkitError(f"{edited} was made by --family {info.get('family')}, not {adapter.family}")
     adapter.module.to(device)
