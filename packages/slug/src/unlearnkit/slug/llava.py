@@ -102,7 +102,8 @@ class LlavaAdapter:
     def embed(self, pixel_values: torch.Tensor) -> torch.Tensor:
         vt = self.vision_tower
         out = vt(pixel_values.to(self.module.device, next(vt.parameters()).dtype), output_hidden_states=True)
-        hidden = out.hidden_states[self.feature_layer]
+        layers = self.feature_layer if isinstance(self.feature_layer, list | tuple) else [self.feature_layer]
+        hidden = torch.cat([out.hidden_states[i] for i in layers], dim=-1)  # several layers: LLaVA concatenates
         if self.strategy == "default":
             hidden = hidden[:, 1:]  # LLaVA drops the CLS token before the projector
         return hidden.float().mean(1)
