@@ -112,6 +112,20 @@ class ForgetRequest:
         """Indices from a JSON list or a text file of integers (one per line, or comma separated)."""
         return cls.from_indices(train, read_index_file(path))
 
+    @classmethod
+    def from_file(cls, train: LabeledDataset, path: str | os.PathLike) -> ForgetRequest:
+        """A ``--request`` argument: a forget request file (verified against ``train`` by :meth:`load`), or a
+        plain list of training indices (JSON list, one per line or comma separated), as the papers' scripts
+        take them. A JSON object is always read as a request, so a forged or edited request is refused."""
+        path = Path(path)
+        if not path.is_file():
+            raise UnlearnkitError(f"--request {path}: file not found")
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+        if head.startswith(b"{"):
+            return cls.load(path, dataset=train.info.name, dataset_size=len(train))
+        return cls.from_index_file(train, path)
+
     # -- files --------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict:

@@ -34,7 +34,11 @@ def unwrap_state_dict(obj) -> dict:
 def load_weights(model: nn.Module, path: str | os.PathLike, md5: str | None = None, strict: bool = True) -> nn.Module:
     """Load a local checkpoint (``weights_only=True``, md5-checked when given) into ``model``."""
     state = unwrap_state_dict(load_torch(path, md5=md5))
-    result = model.load_state_dict(state, strict=False)
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # tensors of another shape: weights of another architecture or size
+        lines = [ln.strip() for ln in str(err).splitlines() if "size mismatch" in ln]
+        raise UnlearnkitError(f"{path} does not fit this model: {lines[0] if lines else err}") from None
     missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
     if strict and (missing or unexpected):
         detail = []
