@@ -63,3 +63,50 @@ def test_resuming_a_finished_run_trains_nothing(digits, tmp_path):
     again, meta2, result = train_model(digits, "mlp", cfg, path, resume=True, progress=False)
     assert result.resumed_from == 2 and len(result.history) == 2  # loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True))
+
+
+def test_killed_run_never_replaces_a_finished_checkpoint(digits, tmp_path):
+    from unlearnkit.shared.checkpoint import is_complete, load_model, partial_path
+    from unlearnkit.shared.train import loop
+    from unlearnkit.shared.workflows import train_model
+
+    cfg = TrainConfig(epochs=2, batch_size=128, lr=0.05)
+    path = tmp_path / "model.pt"
+    model, meta, _ = train_model(digits, "mlp", cfg, path, progress=False)
+    assert is_complete(path) and meta["complete"] and not partial_path(path).exists()
+    before = path.read_bytes()
+
+    class Killed(Exception):
+        pass
+
+    def die_after_first_epoch():
+        raise Killed
+
+    # an --overwrite run with another seed dies after one epoch: P is untouched, P.partial holds epoch 0
+    orig_delay = loop._test_delay
+    loop._test_delay = die_after_first_epoch
+    try:
+        with pytest.raises(Killed):
+            train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=0.05, seed=7), path, overwrite=True,
+                        progress=False)
+    finally:
+        loop._test_delay = orig_delay
+    assert path.read_bytes() == before and is_complete(path)
+    partial = partial_path(path)
+    assert read_checkpoint(partial)["meta"]["complete"] is False and not is_complete(partial)
+    # resuming continues the partial run and only then replaces P
+    _, meta2, result = train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=0.05, seed=7), path,
+                                   resume=True, progress=False)
+    assert result.resumed_from == 1 and meta2["complete"] and not partial.exists()
+    assert load_model(path)[1]["train_config"]["seed"] == 7
+
+
+def test_is_complete_rejects_missing_truncated_and_unfinished_files(tiny_trained, tmp_path):
+    from unlearnkit.shared.checkpoint import is_complete
+
+    _, _, path = tiny_trained
+    assert is_complete(path)
+    assert not is_complete(tmp_path / "missing.pt")
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(path.read_bytes()[:100])
+    assert not is_complete(cut)

@@ -8,6 +8,7 @@ from the file alone, and tools can refuse to compare models trained on different
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -71,3 +72,19 @@ def check_same_request(meta: dict, checksum: str, path: str | os.PathLike, *, al
     what = f"forget request {str(got)[:12]}" if got else "no forget request (an original model)"
     raise UnlearnkitError(f"{role} {path} was trained for {what}, not for request {checksum[:12]}; "
                           "pass --allow-mismatch to compare anyway")
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """Where a run that will finish as ``path`` keeps its resumable per-epoch state."""
+    return Path(str(path) + ".partial")
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """True when ``path`` exists, loads as an unlearnkit checkpoint and says its training completed."""
+    if not Path(path).is_file():
+        return False
+    try:
+        ckpt = read_checkpoint(path)
+    except UnlearnkitError:
+        return False
+    return bool(ckpt.get("meta", {}).get("complete")) and "state_dict" in ckpt

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from . import distributed as dist
-from .checkpoint import load_model, save_model
+from .checkpoint import is_complete, load_model, partial_path, save_model
 from .data import ForgetRequest, LabeledDataset, Splits, load_dataset, make_splits
 from .errors import UnlearnkitError
 from .io import check_writable
@@ -78,10 +78,24 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
                 request: ForgetRequest | None = None, device: str | None = None, resume: bool = False,
                 overwrite: bool = False, progress: bool | None = None, model_kwargs: dict | None = None,
                 description: str = "train") -> tuple[nn.Module, dict, FitResult]:
-    """Train from scratch on the training set, or on its retain part when ``request`` is given (retrain)."""
+    """Train from scratch on the training set, or on its retain part when ``request`` is given (retrain).
+
+    Epochs are checkpointed to ``out.partial``; ``out`` itself is written once, when training completed
+    (``meta["complete"] = True``), and the partial file is then removed. A killed run leaves an existing
+    ``out`` untouched, even under ``overwrite``. ``resume`` continues ``out.partial`` when there is one, else returns a finished
+    ``out`` as it is.
+    """
     out = Path(out)
+    partial = partial_path(out)
+    if resume and not partial.exists() and is_complete(out):
+        # A finished run: nothing left to train (a config-match check for resuming belongs in train.loop).
+        model, meta = load_model(out)
+        history = list(meta.get("history", []))
+        return model, meta, FitResult(history=history, resumed_from=len(history), completed=True)
     if not resume:
         check_writable(out, overwrite)
+        if partial.exists() and dist.is_main():
+            partial.unlink()  # a fresh run must not continue a stale one
     dev = resolve_device(device)
     train_set = data.train_aug
     if request is not None:
@@ -103,10 +117,12 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
     result = fit(model, train_set, cfg, device=dev, checkpoint_path=out,
                  resume=resume, log_path=log_path, progress=progress, meta=meta, description=description,
                  eval_sets=None)
-    meta.update(train_config=cfg.to_dict(), epoch=cfg.epochs - 1, seconds=result.seconds,
-                test_acc=evaluate(model, data.test, dev), history=result.history)
-    if dist.is_main():
-        save_model(out, model, meta=meta)  # final file without the optimiser state
+    # seconds: the epochs' own time, so that a resumed run reports what the whole training cost
+    meta.update(train_config=cfg.to_dict(), epoch=cfg.epochs - 1, seconds=sum(h["seconds"] for h in result.history),
+                test_acc=evaluate(model, data.test, dev), history=result.history, complete=result.completed)
+    if dist.is_main() and result.completed:
+        save_model(out, model, meta=meta)  # the finished file, without the optimiser state
+        partial.unlink(missing_ok=True)
     dist.barrier()
     return model, meta, result
 
@@ -140,7 +156,8 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
     else:
         cfg = default_config(data, epochs=epochs, seed=seed)
     bundle = load_data(data, data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                           train=bundle.train)
     _, meta, _ = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
                              overwrite=overwrite, progress=progress, model_kwargs=model_kwargs, description="retrain")
     return meta
@@ -151,7 +168,8 @@ def _context(model_path, request_path, data_root, download, device, seed=0):
 
     model, meta = load_model(model_path)
     bundle = load_data(meta.get("dataset", "digits"), data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                           train=bundle.train)
     dev = resolve_device(device)
     splits = splits_for(req, bundle)
     ctx = UnlearnContext.from_splits(splits, req, model, device=dev, seed=seed, meta=meta)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from .. import __version__
-from ..checkpoint import load_model
+from ..checkpoint import is_complete, load_model, partial_path
 from ..data import ForgetRequest
 from ..evaluation import evaluate_unlearning
 from ..io import load_json, save_json
@@ -79,13 +79,17 @@ class Bench:
         key = _hash({"data": self.cfg.data, "model": self.cfg.model, "train": tcfg.to_dict(),
                      "request": request.checksum if request else None})
         path = self.out / "cache" / f"{role}-{key}.pt"
-        if path.exists():
+        if is_complete(path):  # only a finished training whose configuration hashes to this key
             model, meta = load_model(path)
-            self.log(f"reusing {role} model {path}")
-            return model, meta
-        self.log(f"training {role} model ({tcfg.epochs} epochs) -> {path}")
+            if meta.get("train_config") == tcfg.to_dict():
+                self.log(f"reusing {role} model {path}")
+                return model, meta
+        elif path.exists():
+            self.log(f"warning: {path} is unreadable or unfinished; training it again")
+        resume = partial_path(path).exists()
+        self.log(f"{'resuming' if resume else 'training'} {role} model ({tcfg.epochs} epochs) -> {path}")
         model, meta, _ = train_model(self.data, self.cfg.model, tcfg, path, request=request, device=str(self.device),
-                                     overwrite=True, progress=self.cfg.progress, description=role)
+                                     overwrite=True, resume=resume, progress=self.cfg.progress, description=role)
         return model, meta
 
     def original(self):

@@ -19,7 +19,7 @@ from torch import nn
 from torch.utils.data import Dataset, DistributedSampler
 
 from .. import distributed as dist
-from ..checkpoint import read_checkpoint, save_model
+from ..checkpoint import partial_path, read_checkpoint, save_model
 from ..data.loaders import EpochShuffleSampler, make_loader
 from ..inference import predict
 from ..io import append_jsonl
@@ -35,6 +35,7 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     resumed_from: int | None = None
+    completed: bool = False  # every epoch of cfg.epochs ran (not stopped by on_epoch_end)
 
 
 def cross_entropy_step(label_smoothing: float = 0.0) -> StepFn:
@@ -96,8 +97,10 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
         description: str = "train") -> FitResult:
     """Train ``model`` in place on ``train_set`` for ``cfg.epochs`` epochs.
 
-    The epoch's shuffling depends only on ``(cfg.seed, epoch)`` and the RNG state is checkpointed each epoch,
-    so a run resumed from its checkpoint reaches the same weights as an uninterrupted one. Under torchrun the
+    The epoch's shuffling depends only on ``(cfg.seed, epoch)`` and the RNG state is checkpointed each epoch
+    to ``checkpoint_path + ".partial"`` (never to ``checkpoint_path`` itself, which only a finished run may
+    hold: see ``workflows.train_model``), so a run resumed from it reaches the same weights as an
+    uninterrupted one. Under torchrun the
     model is wrapped in DDP and ``cfg.batch_size`` is the global batch. ``on_epoch_end`` may return True to stop.
     """
     device = torch.device(device)
@@ -118,23 +121,17 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
 
     result = FitResult()
     start_epoch = 0
-    if resume and checkpoint_path is not None and os.path.exists(checkpoint_path):
-        ckpt = read_checkpoint(checkpoint_path)
-        state = ckpt.get("train_state")
-        done = state is None and ckpt.get("meta", {}).get("epoch") == cfg.epochs - 1
-        if state is not None or done:
-            model.load_state_dict(ckpt["state_dict"])
-        if done:  # a finished run: nothing left to train
-            result.history = list(ckpt["meta"].get("history", []))
-            result.resumed_from = cfg.epochs
-            return result
-        if state is not None:
-            opt.load_state_dict(state["optimizer"])
-            sched.load_state_dict(state["scheduler"])
-            set_rng_state(state["rng"])
-            start_epoch = int(state["epoch"]) + 1
-            result.history = list(state.get("history", []))
-            result.resumed_from = start_epoch
+    partial = partial_path(checkpoint_path) if checkpoint_path is not None else None
+    state = _resume_state(partial, cfg) if resume and partial is not None else None
+    if state is not None:
+        model.load_state_dict(state["state_dict"])
+        train_state = state["train_state"]
+        opt.load_state_dict(train_state["optimizer"])
+        sched.load_state_dict(train_state["scheduler"])
+        set_rng_state(train_state["rng"])
+        start_epoch = int(train_state["epoch"]) + 1
+        result.history = list(train_state.get("history", []))
+        result.resumed_from = start_epoch
 
     amp = cfg.amp and device.type == "cuda"
     show = _auto_progress(progress)
@@ -171,18 +168,40 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
             result.history.append(record)
             if log_path is not None and dist.is_main():
                 append_jsonl(log_path, record)
-            if checkpoint_path is not None and dist.is_main():
+            if partial is not None and dist.is_main():
                 train_state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng_state(),
                                "epoch": epoch, "history": result.history}
-                save_model(checkpoint_path, model, meta={**(meta or {}), "train_config": cfg.to_dict(),
-                                                         "epoch": epoch, "history": result.history},
+                save_model(partial, model, meta={**(meta or {}), "train_config": cfg.to_dict(), "epoch": epoch,
+                                                 "history": result.history, "complete": False},
                            train_state=train_state)
             bar.epoch_done(record)
+            _test_delay()
             if on_epoch_end is not None and on_epoch_end(epoch, model):
                 break
     dist.barrier()
     result.seconds = time.perf_counter() - t0
+    result.completed = bool(result.history) and result.history[-1]["epoch"] == cfg.epochs - 1
     return result
+
+
+def _resume_state(partial, cfg: TrainConfig) -> dict | None:
+    """The killed run's checkpoint to continue from, or None to start afresh.
+
+    Only ``P.partial`` is ever resumed; a finished ``P`` is the caller's business (see ``train_model``).
+    This is the one place that decides whether a partial run may be continued: a check that the partial
+    run's configuration matches ``cfg`` belongs here.
+    """
+    if not os.path.exists(partial):
+        return None
+    ckpt = read_checkpoint(partial)
+    return ckpt if ckpt.get("train_state") is not None else None
+
+
+def _test_delay() -> None:
+    """Tests that kill a run mid-training slow each epoch down with UNLEARNKIT_EPOCH_DELAY (seconds)."""
+    delay = os.environ.get("UNLEARNKIT_EPOCH_DELAY")
+    if delay:
+        time.sleep(float(delay))
 
 
 def evaluate(model: nn.Module, data, device: str | torch.device = "cpu") -> float:
