@@ -17,12 +17,8 @@ AUTHORS = ["--pretrained_model", "tiny-random", "--public-size", "1330", "--num_
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    torch.set_num_threads(1)
-    d = tmp_path_factory.mktemp("cli")
-    res = runner.invoke(app, ["train", "--data-root", str(d / "data"), "--out", str(d / "lm.pt"), *FAST])
-    assert res.exit_code == 0, res.output
-    return d
+def run_dir(cli_run):
+    return cli_run
 
 
 def test_authors_flag_names_are_hidden_aliases(run_dir):

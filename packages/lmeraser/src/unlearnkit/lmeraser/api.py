@@ -128,7 +128,7 @@ def erase_samples(checkpoint: str | Path, *, out: str | Path, ids_file: str | Pa
         raise UnlearnkitError("give exactly one of --request FILE or --ids FILE")
     source = request if request is not None else ids_file
     if out.exists() and out.resolve() == checkpoint.resolve():
-        raise UnlearnkitError("erase never modifies its input checkpoint: give another --out path")
+        raise UnlearnkitError(f"--out {out}: erase never modifies its input checkpoint; give another --out path")
     plan_outputs({"--out": out, "erase record": rec_path}, inputs={"--checkpoint": checkpoint, "--request": source},
                  overwrite=overwrite)
     if not Path(source).is_file():

@@ -287,7 +287,9 @@ def read_index_file(path: str | os.PathLike) -> list[int]:
         if text.startswith("[") or text.startswith("{"):
             data = json.loads(text)
             data = data["indices"] if isinstance(data, dict) else data
-            return [int(i) for i in data]
+            if not isinstance(data, list) or any(type(i) is not int for i in data):
+                raise ValueError("not a list of integers")  # 1.5 must not silently become 1, nor true 1
+            return list(data)
         return [int(tok) for tok in text.replace(",", " ").split()]
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         raise UnlearnkitError(f"index file {path} must hold integers (JSON list or one per line)") from None
