@@ -37,7 +37,7 @@ class Preset:
     samples_per_class: str = ""
 
 
-PRESETS: Registry[Preset] = Registry("model type")
+PRESETS: Registry[Preset] = Registry("PS data set (--data)")
 
 for _p in (
     Preset(
