@@ -145,12 +145,10 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
     """Retrain without the request's samples, reusing the original's model and recipe when given."""
     model_kwargs: dict = {}
     if original is not None:
-        _, ometa = load_model(original)
+        omodel, ometa = load_model(original)
         cfg_dict = dict(ometa.get("train_config") or {})
         data = ometa.get("dataset", data)
-        from .checkpoint import read_checkpoint
-
-        mcfg = read_checkpoint(original)["model_config"]
+        mcfg = omodel.model_config  # validated by load_model: only the model's allowed arguments
         model, model_kwargs = mcfg["name"], dict(mcfg.get("kwargs", {}))
         cfg = TrainConfig.from_dict({**cfg_dict, "seed": seed, **({"epochs": epochs} if epochs else {})})
     else:
