@@ -22,10 +22,10 @@ from unlearnkit.shared.checkpoint import check_same_request, load_model, read_ch
 from unlearnkit.shared.data import ForgetRequest, LabeledDataset, Splits, load_dataset, make_splits
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.io import save_json
-from unlearnkit.shared.outputs import plan_outputs
-from unlearnkit.shared.workflows import resolve_device
 from unlearnkit.shared.metrics import RTEMeter, avg_gap, mia_efficacy, unlearning_accuracies
+from unlearnkit.shared.outputs import plan_outputs
 from unlearnkit.shared.registry import Registry
+from unlearnkit.shared.workflows import resolve_device
 
 from .decomposition import resolve_solver
 from .naive import NaivePSParams, init_classifier_weight, naive_prototype_surgery
