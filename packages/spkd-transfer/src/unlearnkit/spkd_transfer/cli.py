@@ -148,9 +148,12 @@ def _parse_ratios(text: str) -> list[float] | None:
     if not text.strip():
         return None
     try:
-        return [float(r) for r in text.replace(",", " ").split()]
+        ratios = [float(r) for r in text.replace(",", " ").split()]
     except ValueError:
         raise UnlearnkitError(f"--ratios expects numbers like 0.1,0.5, got {text!r}") from None
+    if not all(0 < r <= 1 for r in ratios):  # also refuses nan
+        raise UnlearnkitError(f"--ratios {text!r} is not allowed: every ratio must lie in (0, 1]")
+    return ratios
 
 
 @app.command()
