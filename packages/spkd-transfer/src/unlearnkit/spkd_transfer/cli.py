@@ -322,8 +322,9 @@ def report(
 
 
 @app.command()
+@flag_aliases({"--num_classes": "--num-classes"})
 def classes(
-    num_classes: Annotated[int, typer.Option("--num-classes", "--num_classes", callback=check_positive_int)] = 1000,
+    num_classes: Annotated[int, typer.Option("--num-classes", callback=check_positive_int)] = 1000,
     count: Annotated[int, typer.Option("--count", callback=check_positive_int)] = 100,
     seed: Seed = 0, out: Annotated[Path, out_option("Text file, one class id per line.")] = ...,
     overwrite: Overwrite = False,
