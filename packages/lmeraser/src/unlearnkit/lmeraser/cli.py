@@ -76,12 +76,14 @@ Overwrite = Annotated[bool, overwrite_option()]
 Quiet = Annotated[bool, quiet_option()]
 NumGpus = Annotated[int | None, typer.Option("--num-gpus", callback=check_positive_int,
                                              help="GPUs in use (>= 1); launch with torchrun (see scripts/).")]
-LegacyModel = Annotated[str | None, typer.Argument(hidden=True, show_default=False)]
+# The checkpoint used to be positional (`lmeraser erase runs/lm.pt`): extra arguments are collected so that
+# the old form gets a clear line instead of click's "unexpected extra argument".
+EXTRA_ARGS = {"allow_extra_args": True}
 
 
-def _no_positional(value: str | None, command: str) -> None:
-    if value is not None:
-        raise UnlearnkitError(f"the checkpoint is now an option: lmeraser {command} --checkpoint {value} ...")
+def _no_positional(ctx: typer.Context, command: str) -> None:
+    if ctx.args:
+        raise UnlearnkitError(f"the checkpoint is now an option: lmeraser {command} --checkpoint {ctx.args[0]} ...")
 
 
 @app.command()
@@ -137,10 +139,10 @@ def train(
     echo_json({k: summary[k] for k in ("checkpoint", "num_clusters", "full_train_seconds", "test_accuracy")})
 
 
-@app.command()
+@app.command(context_settings=EXTRA_ARGS)
 @flag_aliases(ERASE_ALIASES)
 def erase(
-    legacy_model: LegacyModel = None,
+    ctx: typer.Context,
     checkpoint: Annotated[Path | None, checkpoint_option(
         "Checkpoint written by `lmeraser train` or a previous erase (never modified).")] = None,
     out: Out = None,
@@ -155,7 +157,7 @@ def erase(
     quiet: Quiet = False,
 ) -> None:
     """Exactly forget private samples: retrain only their clusters, write <out> and <out>.erase.json."""
-    _no_positional(legacy_model, "erase")
+    _no_positional(ctx, "erase")
     if checkpoint is None or out is None:
         raise UnlearnkitError(f"erase needs {'--checkpoint' if checkpoint is None else '--out'} (see --help)")
     if ids is not None and request is not None:
@@ -168,15 +170,15 @@ def erase(
     echo_json({k: record[k] for k in keys})
 
 
-@app.command()
+@app.command(context_settings=EXTRA_ARGS)
 @flag_aliases({"--model-path": "--checkpoint"})
 def evaluate(
-    legacy_model: LegacyModel = None,
+    ctx: typer.Context,
     checkpoint: Annotated[Path | None, checkpoint_option("An LMEraser checkpoint.")] = None,
     device: Device = "auto",
 ) -> None:
     """Test accuracy and cluster summary of a checkpoint."""
-    _no_positional(legacy_model, "evaluate")
+    _no_positional(ctx, "evaluate")
     if checkpoint is None:
         raise UnlearnkitError("evaluate needs --checkpoint FILE")
     echo_json(api.evaluate_checkpoint(checkpoint, device=device))
