@@ -60,9 +60,9 @@ def run_demo(save_dir: str | Path, *, classes: str = "random2", methods: Sequenc
     original = save / "original.pt"
     # Before any work: the report files, the folder, and every method spec typed by its params dataclass.
     plan_outputs({f"report.{k}": p for k, p in report_paths(save).items()}, overwrite=overwrite)
-    for spec in methods:
+    for spec in (*methods, "retrain"):
         method, params, _ = parse_method_spec(spec)
-        check_method_numbers(get_method(method).make_params(params))
+        check_method_numbers(get_method(method).make_params(params), params)
     if knn_repeats < 1:
         raise UnlearnkitError(f"--knn-repeats {knn_repeats} is not allowed: must be an integer >= 1")
     if overwrite or not original.is_file():

@@ -137,14 +137,15 @@ def check_reference(path, request: ForgetRequest, *, allow_mismatch: bool = Fals
     check_same_request({"request": got}, request.checksum, path, allow_mismatch=allow_mismatch, role=role)
 
 
-def check_method_numbers(params) -> None:
-    """Counts and rates a method would silently misuse (a --param epochs=0, lr=inf ...) are refused."""
+def check_method_numbers(params, given) -> None:
+    """Counts and rates a user set (a ``-p epochs=0``, ``lr=inf`` ...) that a method would silently misuse are
+    refused. Only the ``given`` names are checked: a method's own default may use 0 to mean "the recipe's"."""
     for name in ("epochs", "batch_size"):
-        value = getattr(params, name, None)
+        value = getattr(params, name, None) if name in given else None
         if isinstance(value, int) and value < 1:
             raise UnlearnkitError(f"{name} {value!r} is not allowed: must be an integer >= 1")
     for name in ("lr", "unlearn_lr"):
-        value = getattr(params, name, None)
+        value = getattr(params, name, None) if name in given else None
         if isinstance(value, float | int) and not (math.isfinite(value) and value > 0):
             raise UnlearnkitError(f"{name} {value!r} is not allowed: must be a finite number > 0")
 
@@ -214,7 +215,7 @@ def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = 
     overrides.update(method_overrides(method, flags))
     overrides.update(params or {})
     typed = spec.make_params(overrides)  # typed and checked before anything is loaded
-    check_method_numbers(typed)
+    check_method_numbers(typed, overrides)
     inputs = {"--checkpoint": model_path, "--reference": retrained_path, "--mask": flags.get("mask_path"),
               "--teacher": flags.get("teacher_path") or None}
     _require_files(inputs)
