@@ -101,14 +101,19 @@ def train_model(cfg: LMEraserConfig, *, out: str | Path, overwrite: bool = False
     return state, summary
 
 
-def read_erase_ids(*, request: str | Path | None, state: LMEraserState, prep: Prepared,
-                   ignore_public: bool = False, ids_file: str | Path | None = None) -> tuple[np.ndarray, list[int]]:
+def read_erase_ids(*, request: str | Path | None, state: LMEraserState, prep: Prepared | None = None,
+                   ignore_public: bool = False, ids_file: str | Path | None = None,
+                   train=None) -> tuple[np.ndarray, list[int]]:
     """The ids to erase, from a forget request or a plain index file (``ForgetRequest.from_file``: checked
-    against the training set, out-of-range ids refused); public ids are refused unless ``ignore_public``
-    (then they are dropped and reported)."""
+    against the training set ``train``, or ``prep``'s, out-of-range ids refused); public ids are refused
+    unless ``ignore_public`` (then they are dropped and reported)."""
     if (ids_file is None) == (request is None):
         raise UnlearnkitError("give exactly one of --request FILE or --ids FILE")
-    req = ForgetRequest.from_file(prep.train_set, request if request is not None else ids_file)
+    if train is None:
+        if prep is None:
+            raise UnlearnkitError("read_erase_ids needs the training set (train=) or a Prepared (prep=)")
+        train = prep.train_set
+    req = ForgetRequest.from_file(train, request if request is not None else ids_file)
     ids = np.asarray(req.indices, dtype=np.int64)
     skipped: list[int] = []
     if ignore_public:
@@ -136,8 +141,12 @@ def erase_samples(checkpoint: str | Path, *, out: str | Path, ids_file: str | Pa
     _start_distributed(num_gpus)
     dev = resolve_device(device)
     state = LMEraserState.load(checkpoint)
+    # The request is read against the training set before the (possibly large) backbone is loaded.
+    if not state.pipeline.get("dataset"):
+        raise UnlearnkitError(f"{checkpoint} does not say which data set it was trained on")
+    native = load_dataset(state.pipeline["dataset"], "train", root=state.pipeline.get("base_dir"))
+    ids, skipped = read_erase_ids(request=source, state=state, train=native, ignore_public=ignore_public)
     prep = prepare_from_checkpoint(state.pipeline, state.backbone, device=dev)
-    ids, skipped = read_erase_ids(request=source, state=state, prep=prep, ignore_public=ignore_public)
     new, record = engine.erase(state, ids, prep.backbone, prep.store, device=dev, progress=progress)
     record.update({
         "source_checkpoint": str(checkpoint), "source_md5": file_md5(checkpoint), "checkpoint": str(out),
