@@ -35,6 +35,7 @@ from .cli_options import (
     quiet_option,
     request_option,
     seed_option,
+    threads_option,
 )
 from .cli_utils import echo_json, flag_aliases, make_app, parse_int_list, run_app
 
@@ -85,7 +86,8 @@ def _summary(meta: dict, out: Path, already: bool = False) -> None:
 @app.command()
 def train(
     out: Annotated[Path, out_option("Checkpoint to write (written when training completes; epochs go to "
-                                    "<out>.partial, the log to <out>.log.jsonl).")] = Path("runs/original.pt"),
+                                    "<out>.partial, the epoch log to <out> with .log.jsonl).")] = Path(
+        "runs/original.pt"),
     data: DataOpt = "digits",
     model: Annotated[str, model_option()] = "lenet5",
     epochs: Annotated[int | None, epochs_option("Epochs (>= 1; default: the data set's recipe).")] = None,
@@ -104,6 +106,8 @@ def train(
     deterministic: Annotated[bool, typer.Option(help="Deterministic kernels (slower on GPU).")] = False,
     resume: Annotated[bool, typer.Option(help="Continue a killed run with the same settings (<out>.partial).")
                       ] = False,
+    threads: Annotated[int | None, threads_option(
+        "torch CPU threads (>= 1; default: 1 for small models on the CPU, else one per core).")] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
@@ -112,10 +116,12 @@ def train(
 ):
     """Train the ORIGINAL model (runs under `torchrun --nproc-per-node N` unchanged)."""
     from . import distributed as dist
+    from .threads import apply_threads, choose_threads
     from .workflows import load_data, plan_training, train_model
 
     plan_training(out, resume=resume, overwrite=overwrite)
     _start(device, quiet)
+    apply_threads(choose_threads(threads, device, model))
     cfg = _train_config(data, epochs, batch_size, lr, optimizer, weight_decay, schedule, warmup_epochs,
                         label_smoothing, seed, deterministic)
     dist.init_distributed()
@@ -159,7 +165,7 @@ def request(
 @flag_aliases({"--original": "--checkpoint"})
 def retrain(
     request_path: RequestOpt,
-    out: Annotated[Path, out_option("Checkpoint to write (as for `train`: <out>.partial and <out>.log.jsonl "
+    out: Annotated[Path, out_option("Checkpoint to write (as for `train`, also <out>.partial and a .log.jsonl "
                                     "while training).")] = Path("runs/retrained.pt"),
     original: Annotated[Path | None, checkpoint_option(
         "The ORIGINAL checkpoint: the retrain reuses its model, data set and recipe.")] = None,
@@ -245,6 +251,10 @@ def _params(items: list[str] | None, nested: bool = False) -> dict:
     return parse_key_values(items, nested)
 
 
+ThreadsOpt = Annotated[int | None, typer.Option(
+    help="torch CPU threads (default: 1 for small models on the CPU, else one per core).")]
+
+
 @app.command()
 def bench(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (resumable cache inside).")] = Path(
@@ -255,13 +265,19 @@ def bench(
         "(repeatable; default: class:3 and random:0.1).")] = None,
     data: DataOpt = "digits",
     model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
-    seeds: Annotated[int, typer.Option(help="Repeat every run with N seeds; report mean and std.")] = 1,
+    seeds: Annotated[int, typer.Option(help="Repeat original, retrain and every method with N seeds; "
+                                            "report mean ± std.")] = 3,
     seed: Annotated[int, typer.Option(help="First seed.")] = 0,
     epochs: Annotated[int | None, typer.Option(help="Epochs of the original / retrained models.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="method.key=value (repeatable).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="method.key=value (repeatable; "
+                                                    "overrides the data set's tuned presets).")] = None,
+    no_presets: Annotated[bool, typer.Option("--no-presets", help="Use the methods' own defaults, not the "
+                                             "tuned presets.")] = False,
     no_mia: Annotated[bool, typer.Option("--no-mia", help="Skip the MIA-efficacy metric.")] = False,
     ulira: Annotated[int, typer.Option(help="U-LiRA per-example attack with N shadow originals and N shadow "
                                             "retrains per request (opt-in: costs 2N extra trainings).")] = 0,
+    threads: ThreadsOpt = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per method run before it is stopped.")] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
@@ -274,10 +290,46 @@ def bench(
                       methods=tuple(m.strip() for m in methods.split(",")) if methods else None, seeds=seeds,
                       seed=seed, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                       download=download, train={"epochs": epochs} if epochs else {},
-                      params=_params(param, nested=True), mia=not no_mia, ulira=ulira)
+                      params=_params(param, nested=True), presets=not no_presets, mia=not no_mia, ulira=ulira,
+                      threads=threads, timeout=timeout)
     results = run_bench(cfg, log=lambda msg: typer.echo(msg, err=True))
     print_tables(results)
     typer.echo(f"results: {out}/results.json, results.csv, results.md, results.png")
+
+
+@app.command()
+def tune(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder: tune.json (chosen values + grid) and a cache.")
+                   ] = Path("tune-out"),
+    methods: Annotated[str | None, typer.Option(help="Comma-separated methods (default: all that apply).")] = None,
+    request_specs: Annotated[list[str] | None, typer.Option(
+        "--request", help="Requests to tune for, one per kind (default: class:3 and random:0.1).")] = None,
+    data: DataOpt = "digits",
+    model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
+    seed: Annotated[int, typer.Option(help="Seed of the original and the runs.")] = 0,
+    epochs: Annotated[int | None, typer.Option(help="Epochs of the original model.")] = None,
+    grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: [values]} (default: built-in).")
+                    ] = None,
+    threads: ThreadsOpt = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per run before it is stopped.")] = None,
+    data_root: RootOpt = None,
+    download: DownloadOpt = False,
+    device: DeviceOpt = "auto",
+):
+    """TUNE each method's defaults per request kind without ever looking at a retrained model."""
+    from .bench.tune import TuneConfig, load_grid, tune_methods
+
+    cfg = TuneConfig(data=data, model=model, requests=tuple(request_specs) if request_specs else None,
+                     methods=tuple(m.strip() for m in methods.split(",")) if methods else None, seed=seed,
+                     device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
+                     download=download, train={"epochs": epochs} if epochs else {},
+                     grids=load_grid(grid) if grid else None, threads=threads, timeout=timeout)
+    result = tune_methods(cfg, log=lambda msg: typer.echo(msg, err=True))
+    for method, kinds in result["chosen"].items():
+        for kind, choice in kinds.items():
+            flag = "" if choice["meets_rule"] else "  (no grid point meets the rule)"
+            typer.echo(f"{method:12s} {kind:8s} {choice['params']}{flag}")
+    typer.echo(f"results: {out}/tune.json")
 
 
 @app.command("methods")
@@ -309,6 +361,9 @@ def models_cmd():
 
 
 def main() -> None:
+    from .threads import quiet_openmp
+
+    quiet_openmp()  # before torch is imported: idle OpenMP threads must not spin on a shared machine
     run_app(app)
 
 

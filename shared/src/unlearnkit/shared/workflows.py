@@ -170,6 +170,16 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
     return model, meta, result
 
 
+def load_finished(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """``load_model`` for a model a command acts on: an unfinished run (a ``.partial`` file, or a checkpoint
+    whose meta says ``complete: False``) is refused, so a killed run is never evaluated as if it were done."""
+    model, meta = load_model(path)
+    if meta.get("complete") is False:
+        raise UnlearnkitError(f"{path} is an unfinished training run (epoch {int(meta.get('epoch', -1)) + 1} of "
+                              f"{(meta.get('train_config') or {}).get('epochs', '?')}); finish it with --resume")
+    return model, meta
+
+
 def load_checkpoint_for(path: str | os.PathLike, data: DataBundle | None = None) -> tuple[nn.Module, dict]:
     model, meta = load_model(path)
     if data is not None and meta.get("dataset") not in (None, data.train.info.name):
@@ -191,7 +201,7 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
     """
     model_kwargs: dict = {}
     if original is not None:
-        omodel, ometa = load_model(original)
+        omodel, ometa = load_finished(original)
         cfg_dict = dict(ometa.get("train_config") or {})
         data = ometa.get("dataset", data)
         mcfg = omodel.model_config  # validated by load_model: only the model's allowed arguments
@@ -212,7 +222,7 @@ def _context(model_path, request_path, data_root, download, device, seed=0):
     from .methods import UnlearnContext
 
     dev = resolve_device(device)
-    model, meta = load_model(model_path)
+    model, meta = load_finished(model_path)
     bundle = load_data(meta.get("dataset", "digits"), data_root, download)
     req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
                              train=bundle.train)
@@ -226,7 +236,7 @@ def load_reference(reference, request: ForgetRequest, *, allow_mismatch: bool = 
     another forget request, or is an original model: an Avg. Gap against it would mean nothing."""
     from .checkpoint import check_same_request
 
-    ref_model, ref_meta = load_model(reference)
+    ref_model, ref_meta = load_finished(reference)
     check_same_request(ref_meta, request.checksum, reference, allow_mismatch=allow_mismatch)
     return ref_model
 
