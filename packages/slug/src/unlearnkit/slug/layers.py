@@ -93,7 +93,10 @@ def load_layers(path: str | Path) -> list[LayerScore]:
     path = Path(path)
     if not path.is_file():
         raise UnlearnkitError(f"layer list {path} not found (run `slug layers` first)")
-    return [LayerScore(**d) for d in json.loads(path.read_text())]
+    try:
+        return [LayerScore(**d) for d in json.loads(path.read_text())]
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        raise UnlearnkitError(f"{path} is not a layer list written by `slug layers` ({exc})") from None
 
 
 def plot_layers(path: str | Path, scores: Sequence[LayerScore], title: str = "SLUG layer selection") -> None:
