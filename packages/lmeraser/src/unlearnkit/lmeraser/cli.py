@@ -56,7 +56,7 @@ def _both_spellings(aliases: dict[str, str]) -> dict[str, str]:
     out = dict(aliases)
     for old, new in aliases.items():
         out["--" + old[2:].replace("-", "_")] = new
-    return out
+    return {old: new for old, new in out.items() if old != new}
 
 
 # The published code's names (arguments.py) -> ours. Underscore spellings of our own flags too.

@@ -62,12 +62,26 @@ ALIASES = {
     "--train_epochs": "--train-epochs", "--stop_at": "--stop-at", "--batch_size": "--batch-size",
 }
 
+
+
+def _aliases_for(*flags: str) -> dict[str, str]:
+    """The hidden aliases of the flags a command has (an alias must point to one of its options)."""
+    return {old: new for old, new in ALIASES.items() if new in flags}
+
+
+COMMON = ("--data", "--out", "--data-root")
+TRAIN_ALIASES = _aliases_for(*COMMON, "--train-epochs")
+NAIVE_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size")
+PS_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size", "--stop-at")
+RUN_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size", "--stop-at",
+                           "--train-epochs")
+
 Data = Annotated[str, data_option(
     help=f"Data set, with the paper's model and settings for it: {', '.join(PRESETS.names())}.")]
 Expid = Annotated[int, typer.Option("--expid", callback=check_nonneg_int,
                                     help="Experiment id (>= 0): which repeat of the original model (seed + expid).")]
 Seed = Annotated[int, seed_option("Seed (>= 0) of the forget request, PS shuffling and (plus expid) training; "
-                                  "209 is the paper's.")]
+                                  "the paper used 209.")]
 Out = Annotated[Path, out_option("Folder for models, requests and results (cached originals are reused).")]
 DataRoot = Annotated[Path | None, data_root_option("Data set folder (not needed for DIGITS).")]
 Download = Annotated[bool, download_option()]
@@ -126,11 +140,11 @@ def _options(*, data: str, out: Path, classes: str = "1", request: Path | None =
 
 
 @app.command()
-@flag_aliases(ALIASES)
+@flag_aliases(TRAIN_ALIASES)
 def train(
     data: Data = "DIGITS",
     expid: Expid = 0,
-    seed: Seed = 209,
+    seed: Seed = 0,
     out: Out = Path("runs/ps-unlearn"),
     data_root: DataRoot = None,
     download: Download = False,
@@ -151,11 +165,11 @@ def _unlearn(methods, **kw) -> None:
 
 
 @app.command()
-@flag_aliases(ALIASES)
+@flag_aliases(NAIVE_ALIASES)
 def naive(
     data: Data = "DIGITS",
     expid: Expid = 0,
-    seed: Seed = 209,
+    seed: Seed = 0,
     ratio: Ratio = 0.1,
     classes: Classes = "1",
     pick: Pick = "random",
@@ -180,11 +194,11 @@ def naive(
 
 
 @app.command()
-@flag_aliases(ALIASES)
+@flag_aliases(PS_ALIASES)
 def ps(
     data: Data = "DIGITS",
     expid: Expid = 0,
-    seed: Seed = 209,
+    seed: Seed = 0,
     ratio: Ratio = 0.1,
     classes: Classes = "1",
     pick: Pick = "random",
@@ -212,11 +226,11 @@ def ps(
 
 
 @app.command()
-@flag_aliases(ALIASES)
+@flag_aliases(RUN_ALIASES)
 def run(
     data: Data = "DIGITS",
     expid: Expid = 0,
-    seed: Seed = 209,
+    seed: Seed = 0,
     ratio: Ratio = 0.1,
     classes: Classes = "1",
     pick: Pick = "random",

@@ -43,7 +43,7 @@ class ExperimentOptions:
 
     model_type: str = "DIGITS"  # the CLI's --data
     expid: int = 0
-    seed: int = 209
+    seed: int = 0  # the paper used 209 (--seed 209)
     ratio: float = 0.1
     forget_class: int = 1  # the CLI's --classes
     pick: str = "random"

@@ -65,17 +65,21 @@ def _aliases(**pairs: str) -> dict[str, str]:
     for old, new in pairs.items():
         out["--" + old] = new
         out["--" + old.replace("_", "-")] = new
-    return out
+    return {old: new for old, new in out.items() if old != new}
 
 
-COMMON = _aliases(save_dir="--out", model_path="--checkpoint", class_to_replace="--classes", data_root="--data-root",
-                  batch_size="--batch-size")
-TRAIN = {**COMMON, **_aliases(dataset="--data", arch="--model", imagenet_arch="--imagenet-arch")}
-FORGET = {**COMMON, **_aliases(unlearn="--method", unlearn_epochs="--epochs", unlearn_lr="--lr", mask_path="--mask",
-                               teacher_path="--teacher", retrained_path="--reference", dataset="--data",
-                               num_classes="--num-classes", forget_cap="--forget-cap")}
-EVAL = {**COMMON, **_aliases(retrained_path="--reference", out_dir="--out", feature_layer="--feature-layer",
-                             knn_repeats="--knn-repeats"), "-m": "--checkpoint"}
+TRAIN = _aliases(save_dir="--out", data_root="--data-root", batch_size="--batch-size", dataset="--data",
+                 arch="--model", imagenet_arch="--imagenet-arch")
+MASK = _aliases(save_dir="--out", model_path="--checkpoint", class_to_replace="--classes", data_root="--data-root")
+FORGET = {**MASK, **_aliases(batch_size="--batch-size", unlearn="--method", unlearn_epochs="--epochs",
+                             unlearn_lr="--lr", mask_path="--mask", teacher_path="--teacher",
+                             retrained_path="--reference", dataset="--data", num_classes="--num-classes",
+                             forget_cap="--forget-cap")}
+KNN = _aliases(model_path="--checkpoint", data_root="--data-root", feature_layer="--feature-layer", out_dir="--out")
+CKA = _aliases(model_path="--checkpoint", data_root="--data-root", retrained_path="--reference", out_dir="--out")
+REPORT = {**_aliases(data_root="--data-root", retrained_path="--reference", out_dir="--out",
+                     knn_repeats="--knn-repeats"), "-m": "--checkpoint"}
+DEMO = _aliases(save_dir="--out", class_to_replace="--classes", knn_repeats="--knn-repeats")
 
 RunDir = Annotated[Path, out_option("Run folder: checkpoints, request.json, reports.")]
 Checkpoint = Annotated[Path, checkpoint_option("Checkpoint of the original model (written by `train`).")]
@@ -157,7 +161,7 @@ def _parse_ratios(text: str) -> list[float] | None:
 
 
 @app.command()
-@flag_aliases(COMMON)
+@flag_aliases(MASK)
 def mask(
     checkpoint: Checkpoint, classes: Classes = None, out: RunDir = Path("runs/spkd"),
     ratios: Annotated[str, typer.Option("--ratios", help="Comma-separated mask ratios in (0, 1] "
@@ -234,7 +238,7 @@ def _teacher(values: list[str]) -> tuple[str | None, str | None]:
 
 
 @app.command()
-@flag_aliases(EVAL)
+@flag_aliases(KNN)
 def knn(
     checkpoint: Checkpoints,
     downstream: Downstream = None,
@@ -262,7 +266,7 @@ def knn(
 
 
 @app.command()
-@flag_aliases(EVAL)
+@flag_aliases(CKA)
 def cka(
     checkpoint: Checkpoints,
     reference: Reference,
@@ -290,7 +294,7 @@ def cka(
 
 
 @app.command()
-@flag_aliases(EVAL)
+@flag_aliases(REPORT)
 def report(
     checkpoint: Annotated[list[str], checkpoint_option("NAME=PATH of a saved model (repeatable).")],
     reference: Reference,
@@ -336,7 +340,7 @@ def classes(
 
 
 @app.command()
-@flag_aliases(COMMON)
+@flag_aliases(DEMO)
 def demo(
     out: RunDir = Path("runs/spkd-digits"),
     classes: Annotated[str, classes_option("Classes to forget (ids, randomN, or a list file).")] = "random2",
