@@ -94,7 +94,7 @@ def ensure_request(save_dir: str | Path, model_path, class_to_replace: str | Non
     train = bundle.train
     if class_to_replace is None:
         if not path.is_file():
-            raise UnlearnkitError(f"no forget request in {save_dir}: pass --class-to-replace")
+            raise UnlearnkitError(f"no forget request in {save_dir}: pass --classes")
         return path, ForgetRequest.load(path, dataset=train.info.name, dataset_size=len(train))
     classes = resolve_classes(class_to_replace, train.info.num_classes, train.info.class_names)
     req = ForgetRequest.for_classes(train, classes)
@@ -102,7 +102,7 @@ def ensure_request(save_dir: str | Path, model_path, class_to_replace: str | Non
         old = ForgetRequest.load(path, dataset=train.info.name, dataset_size=len(train))
         if old.checksum != req.checksum:
             raise UnlearnkitError(
-                f"{path} forgets classes {list(old.classes)}, not {sorted(classes)}; use another --save-dir or --overwrite")
+                f"{path} forgets classes {list(old.classes)}, not {sorted(classes)}; use another --out folder")
         return path, old
     req.save(path, overwrite=True)
     return path, req
