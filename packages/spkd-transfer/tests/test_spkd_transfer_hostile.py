@@ -128,6 +128,7 @@ def test_forged_request(case):
 def test_knn_cka_report_classes_mask_demo(case):
     refused(case, ["knn", "--checkpoint", case / "retrain.pt", "--k", "0"], "0")
     refused(case, ["knn", "--checkpoint", case / "retrain.pt", "--repeats", "0"], "0")
+    refused(case, ["knn", "--checkpoint", case / "retrain.pt", "--k", "100000"], "100000")  # more than the samples
     refused(case, ["knn", "--checkpoint", case / "retrain.pt", "--feature-layer", "conv9"], "conv9")
     refused(case, ["knn", "--checkpoint", case / "retrain.pt", "--out", case / "retrain.pt", "--overwrite"],
             "retrain.pt")
