@@ -33,6 +33,7 @@ from unlearnkit.shared.cli_options import (
     param_option,
     parse_key_values,
     path_option,
+    quiet_option,
     request_option,
     seed_option,
 )
@@ -94,6 +95,7 @@ DataRoot = Annotated[Path | None, data_root_option("Folder holding data sets (no
 Device = Annotated[str, device_option()]
 Overwrite = Annotated[bool, overwrite_option()]
 Seed = Annotated[int, seed_option("Seed (>= 0) for shuffling and the k-NN split.")]
+Quiet = Annotated[bool, quiet_option()]
 Reference = Annotated[Path, path_option("--reference", "The retrained reference model (CKA and ΔkNN).")]
 AllowMismatch = Annotated[bool, typer.Option(
     "--allow-mismatch", help="Accept a --reference / --teacher retrained for another forget request.")]
@@ -140,11 +142,12 @@ def train(
     batch_size: Annotated[int | None, batch_size_option()] = None,
     out: RunDir = Path("runs/spkd"), seed: Seed = 0, data_root: DataRoot = None,
     download: Annotated[bool, download_option()] = False, device: Device = "auto", overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ):
     """Train the original model (main_train) into <out>/original.pt."""
     r = wf.train_original(data, model, out, imagenet_arch=imagenet_arch, epochs=epochs, lr=lr,
                           batch_size=batch_size, seed=seed, data_root=data_root, download=download, device=device,
-                          overwrite=overwrite)
+                          overwrite=overwrite, progress=False if quiet else None)
     console.print(f"original model: {r['path']}  test acc {r['test_acc']:.2f}%  ({r['seconds']:.1f}s)")
 
 
@@ -206,6 +209,7 @@ def forget_cmd(
     num_classes: Annotated[int | None, typer.Option("--num-classes", callback=check_positive_int,
                                                     help="Check: the original's number of classes.")] = None,
     seed: Seed = 0, data_root: DataRoot = None, device: Device = "auto", overwrite: Overwrite = False,
+    quiet: Quiet = False,
 ):
     """Unlearn (main_forget / main_random): writes <out>/<method>.pt and .json, prints the metrics."""
     teacher_mode, teacher_file = _teacher(teacher or [])
@@ -216,7 +220,8 @@ def forget_cmd(
              "teacher_path": teacher_file, "forget_cap": forget_cap}
     r = wf.forget(method, checkpoint, out, class_to_replace=classes, preset=preset, flags=flags,
                   params=parse_key_values(param), retrained_path=reference, allow_mismatch=allow_mismatch,
-                  downstream=downstream or (), seed=seed, data_root=data_root, device=device, overwrite=overwrite)
+                  downstream=downstream or (), seed=seed, data_root=data_root, device=device, overwrite=overwrite,
+                  progress=False if quiet else None)
     _print_flat(f"{r['method']} (RTE {r['rte']['seconds']:.1f}s) -> {r['path']}", {r["method"]: r["metrics"]})
 
 

@@ -108,12 +108,14 @@ def ensure_request(save_dir: str | Path, model_path, class_to_replace: str | Non
     return path, req
 
 
-def _context(model_path, request_path, data_root, download, device, seed) -> tuple[nn.Module, UnlearnContext, object]:
+def _context(model_path, request_path, data_root, download, device, seed,
+             progress: bool | None = None) -> tuple[nn.Module, UnlearnContext, object]:
     bundle, meta = _train_set_of(model_path, data_root, download)
     model, _ = load_model(model_path)
     req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
     splits = splits_for(req, bundle)
-    ctx = UnlearnContext.from_splits(splits, req, model, device=resolve_device(device), seed=seed, meta=meta)
+    ctx = UnlearnContext.from_splits(splits, req, model, device=resolve_device(device), seed=seed, meta=meta,
+                                     progress=progress)
     return model, ctx, splits
 
 
@@ -194,7 +196,7 @@ def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = 
            flags: Mapping[str, object] | None = None, params: Mapping[str, str] | None = None, retrained_path=None,
            allow_mismatch: bool = False, downstream: Sequence[str] = (), feature_layer: str = "penultimate",
            layers: str = "penultimate", seed: int = 0, data_root=None, download=False, device=None,
-           overwrite=False, out_name: str | None = None) -> dict:
+           overwrite=False, out_name: str | None = None, progress: bool | None = None) -> dict:
     """main_forget: unlearn with any registered method, save ``<save_dir>/<method>.pt``, evaluate UA / RA /
     TA / MIA (core), k-NN on the downstream sets and CKA to ``retrained_path`` when given; returns the report.
 
@@ -230,7 +232,7 @@ def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = 
         check_reference(flags["teacher_path"], req, allow_mismatch=allow_mismatch, role="--teacher")
     if flags.get("mask_path"):
         check_mask(flags["mask_path"], model_path)
-    model, ctx, splits = _context(model_path, req_path, data_root, download, device, seed)
+    model, ctx, splits = _context(model_path, req_path, data_root, download, device, seed, progress)
     unlearned, rte = run_method(method, model, ctx, params=typed)
     metrics = evaluate_unlearning(unlearned, splits, ctx.device)
     reference = load_model(retrained_path)[0] if retrained_path else None
