@@ -44,6 +44,37 @@ def _device(device: str) -> str:
     return str(resolve_device(device))
 
 
+# --- model families beyond CLIP (unlearnkit.slug.families, unlearnkit.slug.family_workflow) ---
+FAMILY = typer.Option("clip", "--family", help="clip (open_clip CLIP), sd (Stable Diffusion's text encoder) or "
+                      "llava (LLaVA's vision tower); sd/llava read --checkpoint (folder or hub id), --name, --data.")
+DATA = typer.Option(None, "--data", help="sd: names file (one per line); llava: folder with one image sub-folder "
+                    "per identity.")
+EDITED = typer.Option(None, "--edited", help="sd/llava: folder written by `slug unlearn`, compared with --checkpoint.")
+
+
+def _is_clip(family: str) -> bool:
+    from .families import get_family
+
+    return get_family(family).adapter is None
+
+
+def _adapter(family: str, checkpoint, device: str):
+    from .families import get_family
+
+    fam = get_family(family)
+    return fam.load_adapter(checkpoint or fam.default_checkpoint, device)
+
+
+def _need(**options):
+    """Options that one family requires and another does not (so typer cannot require them)."""
+    from ._core import UnlearnkitError
+
+    for opt, value in options.items():
+        if value is None or value == []:
+            raise UnlearnkitError(f"--{opt.replace('_', '-')} is required here")
+    return next(iter(options.values())) if len(options) == 1 else tuple(options.values())
+
+
 def _bundle(model: str, pretrained: str, checkpoint: Path | None, device: str):
     from .models import load_clip
 
@@ -108,8 +139,8 @@ def data_create_forget(
 @app.command("grads")
 @flag_aliases(OUT_DIR_ALIASES)
 def grads(
-    forget: Path = typer.Option(..., "--forget", help="Forget-set tar (from `slug data create-forget`)."),
-    retain: list[Path] = typer.Option(..., "--retain", help="Retain shard(s), e.g. laion400m/00000.tar."),
+    forget: Path = typer.Option(None, "--forget", help="clip: forget-set tar (from `slug data create-forget`)."),
+    retain: list[Path] = typer.Option(None, "--retain", help="clip: retain shard(s), e.g. laion400m/00000.tar."),
     out_dir: Path = typer.Option(Path("grads"), "--out", "-o", help="Folder: writes forget.safetensors, "
                                  "retain.safetensors, grads_summary.json."),
     batch_size: int = typer.Option(16, callback=check_positive_int, help="Batch size of both passes (the paper's "
@@ -118,15 +149,25 @@ def grads(
                                      "samples."),
     model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
     overwrite: bool = OVERWRITE,
+    family: str = FAMILY, name: str = typer.Option(None, "--name", help="sd/llava: the identity to forget."),
+    data: Path = DATA,
 ):
     """One pass each: forget gradient of 1 - cos(image, caption), retain gradient of the CLIP loss.
-    Runs under `torchrun --nproc-per-node N slug grads ...` with gradients all-reduced."""
+    Runs under `torchrun --nproc-per-node N slug grads ...` with gradients all-reduced.
+    sd/llava: the identification loss of the forget identity's prompts/images and of everyone else's."""
+    device = _device(device)
+    if not _is_clip(family):
+        from .family_workflow import family_grads
+
+        return echo_json(family_grads(lambda: _adapter(family, checkpoint, device), _need(name=name),
+                                      _need(data=data), out_dir, batch_size=batch_size, device=device,
+                                      overwrite=overwrite, checkpoint=checkpoint))
     from .workflow import check_grads_outputs, compute_grads
 
+    forget, retain = _need(forget=forget, retain=retain)
     check_grads_outputs(forget, retain, out_dir, overwrite, checkpoint=checkpoint)
     summary = compute_grads(_bundle(model, pretrained, checkpoint, device), forget, retain, out_dir,
-                            batch_size=batch_size, retain_limit=retain_limit, device=_device(device),
-                            overwrite=overwrite)
+                            batch_size=batch_size, retain_limit=retain_limit, device=device, overwrite=overwrite)
     echo_json(summary)
     _note(summary)
 
@@ -138,13 +179,21 @@ def layers(
     out_dir: Path = typer.Option(Path("."), "--out", "-o", help="Folder: writes layers.json and layers.png."),
     include_norm: bool = typer.Option(False, help="Also consider LayerNorm weights."),
     model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, overwrite: bool = OVERWRITE,
+    family: str = FAMILY,
 ):
-    """Importance and alignment of every candidate tensor; the Pareto set per tower (JSON + log-log PNG)."""
-    from .workflow import check_layers_outputs, select_layers
+    """Importance and alignment of every candidate tensor; the Pareto set per tower (JSON + log-log PNG).
+    sd: text-encoder tensors only; llava: the vision tower's attention q/k/v projections only."""
+    if not _is_clip(family):
+        from .family_workflow import family_layers
 
-    check_layers_outputs(grads_dir, out_dir, overwrite, checkpoint=checkpoint)
-    scores = select_layers(_bundle(model, pretrained, checkpoint, "cpu"), grads_dir, out_dir,
-                           include_norm=include_norm, overwrite=overwrite)
+        scores = family_layers(lambda: _adapter(family, checkpoint, "cpu"), grads_dir, out_dir,
+                               include_norm=include_norm, overwrite=overwrite)
+    else:
+        from .workflow import check_layers_outputs, select_layers
+
+        check_layers_outputs(grads_dir, out_dir, overwrite, checkpoint=checkpoint)
+        scores = select_layers(_bundle(model, pretrained, checkpoint, "cpu"), grads_dir, out_dir,
+                               include_norm=include_norm, overwrite=overwrite)
     for s in scores:
         if s.pareto:
             typer.echo(f"{s.tower:6s} {s.name:60s} importance {s.importance:.3g}  alignment {s.alignment:.3g}")
@@ -158,7 +207,7 @@ def _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_
 
 
 NAME = typer.Option(..., "--name", help="The identity being forgotten (one of the names list).")
-FORGET_IMAGES = typer.Option(..., "--forget-images", help="Tar of the identity's images for forget accuracy.")
+FORGET_IMAGES = typer.Option(None, "--forget-images", help="clip: tar of the identity's images for forget accuracy.")
 NAMES_FILE = typer.Option(None, "--names-file", help="Zero-shot label set, one name per line (CelebA names).")
 UTILITY = typer.Option(None, "--utility-folder", help="ImageNet-style val folder for zero-shot utility.")
 TEMPLATE = typer.Option("{}.", "--name-template", help="Prompt for each name (the paper: '{}.').")
@@ -175,26 +224,38 @@ def unlearn(
     out: Path = typer.Option(Path("unlearned.safetensors"), "--out", "-o", help="The unlearned model (plus its "
                              ".json summary)."),
     log: Path = typer.Option(Path("search.jsonl"), "--log", help="Every search trial, JSON lines."),
-    target: str = typer.Option("top5", help="top5 (paper: top-5 forget accuracy 0) or top1."),
+    target: str = typer.Option(None, help="top5 (clip default; paper: top-5 forget accuracy 0) or top1 (sd/llava "
+                               "default)."),
     threshold: float = typer.Option(0.0, callback=check_nonneg_float, help="Forget accuracy (%) at or below which "
                                     "the target counts as reached."),
     max_iter: int = typer.Option(10, callback=check_positive_int, help="Search iterations per layer (>= 1)."),
     towers: str = typer.Option("vision,text", help="Towers whose Pareto layers are searched."),
     model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
     overwrite: bool = OVERWRITE,
+    family: str = FAMILY, data: Path = DATA,
 ):
     """Binary-search the step on every Pareto layer, pick the layer with the best utility at the forget
-    target, apply that single-layer update once and save the model."""
-    from .workflow import check_unlearn_outputs
-    from .workflow import unlearn as run
-
-    if target not in ("top1", "top5"):
+    target, apply that single-layer update once and save the model.
+    sd/llava: --out is a folder (the edited text encoder / LLaVA model, loadable with from_pretrained)."""
+    if target is not None and target not in ("top1", "top5"):
         raise typer.BadParameter(f"{target!r} is not allowed: choose top1 or top5", param_hint="--target")
     if threshold > 100:
         raise typer.BadParameter(f"{threshold!r} is not allowed: a percentage <= 100", param_hint="--threshold")
+    device = _device(device)
+    if not _is_clip(family):
+        from .family_workflow import family_unlearn
+
+        s = family_unlearn(lambda: _adapter(family, checkpoint, device), name, _need(data=data), grads_dir,
+                           layers_json, out, log, target=target or "top1", threshold=threshold, max_iter=max_iter,
+                           device=device, overwrite=overwrite, checkpoint=checkpoint)
+        return echo_json({k: s[k] for k in ("layer", "step", "search_seconds", "before", "after")})
+    from .workflow import check_unlearn_outputs
+    from .workflow import unlearn as run
+
+    target = target or "top5"
+    forget_images = _need(forget_images=forget_images)
     check_unlearn_outputs(out, log, grads_dir, layers_json, overwrite, checkpoint=checkpoint,
                           forget_images=forget_images, names_file=names_file)
-    device = _device(device)
     bundle = _bundle(model, pretrained, checkpoint, device)
     ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device, name_template)
     s = run(bundle, grads_dir, layers_json, ev, out, log, target=target, threshold=threshold, max_iter=max_iter,
@@ -210,11 +271,22 @@ def evaluate(
                                            "(1.0 = all)."),
     heldout: Path = typer.Option(None, "--heldout", help="Held-out shard (e.g. CC3M) for the MIA."),
     model: str = MODEL, pretrained: str = PRETRAINED, checkpoint: Path = CHECKPOINT, device: str = DEVICE,
+    family: str = FAMILY, data: Path = DATA, edited: Path = EDITED,
+    generate: bool = typer.Option(False, "--generate", help="sd/llava with real weights: also generate (sd: CLIP "
+                                  "score of images; llava: does the answer to 'Who is this?' name the identity)."),
+    score_model: str = typer.Option(None, "--score-model", help="sd --generate: a transformers CLIP for the score."),
 ):
-    """Forget accuracy, zero-shot utility and MIA accuracy of a model (original, SLUG or a baseline)."""
+    """Forget accuracy, zero-shot utility and MIA accuracy of a model (original, SLUG or a baseline).
+    sd/llava: identification and feature drift of the forget vs the retain side, --checkpoint -> --edited."""
+    device = _device(device)
+    if not _is_clip(family):
+        from .family_workflow import family_eval
+
+        return echo_json(family_eval(lambda: _adapter(family, checkpoint, device), _need(edited=edited), name,
+                                     _need(data=data), device=device, generate=generate, score_model=score_model))
     from .workflow import evaluate as run
 
-    device = _device(device)
+    forget_images = _need(forget_images=forget_images)
     bundle = _bundle(model, pretrained, checkpoint, device)
     ev = _evaluator(bundle, name, forget_images, names_file, utility_folder, utility_fraction, device, name_template)
     summary = run(bundle, ev, forget_tar=forget_images, heldout=heldout, device=device)
