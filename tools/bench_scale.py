@@ -14,7 +14,8 @@ where the method allows it; class-only methods use subclass / class requests of 
 
 Then the package components whose inputs grow independently of a method call:
   - LMEraser routing (``nearest_prototype``): N features to K prototypes of d dimensions, N grows;
-  - LMEraser erase: erasing 1, 10, 100 private samples (digits, embedded backbone);
+  - LMEraser erase: erasing 1, 10, 100 private samples (digits, embedded backbone, one training shared by the
+    three erases, each timed alone); the size is the number of samples retrained (the touched clusters');
   - SLUG's gradient pass (``compute_gradient``, tiny CLIP): n image-caption pairs, n grows.
 
 Each measurement runs in its own child process (``unlearnkit.shared.isolation.run_isolated``); time and
@@ -136,7 +137,12 @@ def measure_routing(n: int, k: int, d: int, seed: int) -> dict:
     _release_memory()
     with RTEMeter("cpu") as m:
         nearest_prototype(feats, protos)
-    return {"status": "ok", **m.as_dict()}
+    times = [m.seconds]
+    for _ in range(2):  # a sub-second call: the best of three is its cost, the rest is the machine's load
+        t0 = time.perf_counter()
+        nearest_prototype(feats, protos)
+        times.append(time.perf_counter() - t0)
+    return {"status": "ok", **m.as_dict(), "seconds": min(times), "all_seconds": times}
 
 
 def measure_erase(counts: list[int], clusters: int, data_dir: str, seed: int) -> list[dict]:
@@ -346,9 +352,9 @@ def main() -> None:
             value, _ = run(measure_erase, args.erase, args.erase_clusters, str(Path(tmp) / "lmeraser"), args.seed,
                            timeout=max(args.timeout, 600))
             pts = value if isinstance(value, list) else [value]
-            for p in pts:
-                p["size"] = p.get("erased", 0)
-            axes = [("erased", i, i + 1) for i in range(len(pts) - 1)]
+            for p in pts:  # what an erase touches: the samples of the clusters it retrains
+                p["size"] = p.get("retrained_samples", 0)
+            axes = [("retrained", i, i + 1) for i in range(len(pts) - 1) if pts[i + 1]["size"] > pts[i]["size"]]
             comps["lmeraser_erase"] = {"points": pts, "growth": growth("erase", pts, axes)}
             print(f"\nLMEraser erase (digits, {args.erase_clusters} clusters), erased {args.erase}; "
                   f"clusters touched {[p.get('touched') for p in pts]}, samples retrained "
