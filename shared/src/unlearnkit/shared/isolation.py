@@ -34,8 +34,10 @@ from .errors import UnlearnkitError
 
 __all__ = ["IsolatedError", "IsolatedResult", "IsolatedTimeout", "run_isolated"]
 
-# What the fork server imports once, so that each child starts warm.
-PRELOAD = ["torch", "unlearnkit.shared.methods", "unlearnkit.shared.evaluation", "unlearnkit.shared.workflows"]
+# What the fork server imports once, so that each child starts warm (torch._dynamo: the first optimiser
+# of a process imports it, seconds without bytecode caches).
+PRELOAD = ["torch", "torch._dynamo", "unlearnkit.shared.methods", "unlearnkit.shared.evaluation",
+           "unlearnkit.shared.workflows"]
 
 
 class IsolatedError(UnlearnkitError):
@@ -52,6 +54,7 @@ class IsolatedResult:
     seconds: float  # wall time of fn alone, in the child
     peak_mem_mb: float  # see the module docstring
     mem_kind: str  # "cpu_rss_peak_delta" or "cuda_max_allocated"
+    cpu_seconds: float = float("nan")  # CPU time of fn in the child (all its threads): the cost on an idle machine
 
 
 _context = None
@@ -140,22 +143,24 @@ def _child(conn, fn, args, kwargs, device, threads) -> None:
     cuda = device is not None and torch.device(device).type == "cuda"
     try:
         if cuda:
-            torch.cuda.set_device(torch.device(device))
+            dev = torch.device(device)
+            if dev.index is not None:  # plain "cuda" means the current device; set_device needs an index
+                torch.cuda.set_device(dev)
             torch.cuda.reset_peak_memory_stats()
         else:
             _reset_hwm()
             base_kib = _proc_kib("VmRSS") or _maxrss_kib()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         value = fn(*args, **kwargs)
         if cuda:
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if cuda:
             peak, kind = torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
         else:
             peak_kib = _proc_kib("VmHWM") or _maxrss_kib()
             peak, kind = max(0.0, (peak_kib - base_kib) / 1024), "cpu_rss_peak_delta"
-        conn.send(("ok", IsolatedResult(value, seconds, peak, kind)))
+        conn.send(("ok", IsolatedResult(value, seconds, peak, kind, cpu)))
     except BaseException as err:  # report every failure as one line; the parent raises it
         try:
             conn.send(("error", f"{_name(fn)} failed: {_one_line(err)}"))

@@ -22,7 +22,11 @@ def choose_threads(requested: int | None = None, device: str | None = "cpu", mod
 
             raise UnlearnkitError(f"--threads must be at least 1, got {requested}")
         return requested
-    on_cpu = device is None or str(device).startswith("cpu") or str(device) == "auto"
+    if device in (None, "auto"):
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    on_cpu = str(device).startswith("cpu")
     if on_cpu and model in SMALL_MODELS:
         return 1
     try:
@@ -42,3 +46,23 @@ def apply_threads(n: int) -> int:
 def quiet_openmp() -> None:
     """Idle OpenMP threads sleep instead of spinning (a no-op once torch is imported; call it first)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def choose_jobs(requested: int | None, device: str, threads: int) -> int:
+    """How many runs the bench keeps going at once: ``requested``, 1 on a GPU, else cores // threads.
+
+    Runs are separate processes, so on an idle 2-core machine two one-thread runs take the time of one.
+    """
+    if requested is not None:
+        if requested < 1:
+            from .errors import UnlearnkitError
+
+            raise UnlearnkitError(f"--jobs must be at least 1, got {requested}")
+        return requested
+    if not str(device).startswith("cpu"):
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, threads))

@@ -108,6 +108,24 @@ def digit_eval_sets(bundle: ClipBundle, digit: str) -> tuple[EvalSet, EvalSet, i
             EvalSet(TensorDataset(x[u], y[u]), DIGIT_NAMES, TEMPLATES), label)
 
 
+DEMO_MARKERS = ("tiny_clip.safetensors", "demo_results.json")
+
+
+def check_work_dir(work_dir: Path, overwrite: bool = False) -> None:
+    """The demo rewrites its own files in its work folder (shards, forget set, search log, results) and keeps
+    its trained model as a cache, so it accepts a new or empty folder, or, with ``overwrite``, one an earlier
+    demo run made; never a folder of the user's other files."""
+    from unlearnkit.shared.outputs import plan_outputs
+
+    if work_dir.exists() and work_dir.is_dir() and any(work_dir.iterdir()):
+        if not any((work_dir / m).is_file() for m in DEMO_MARKERS):
+            raise UnlearnkitError(f"--out {work_dir} is not empty and not a slug demo folder; choose a new folder")
+        if not overwrite and (work_dir / "demo_results.json").exists():
+            raise UnlearnkitError(f"--out {work_dir} holds an earlier demo run; pass --overwrite to run it again "
+                                  "(its trained model is reused)")
+    plan_outputs(folders={"--out": work_dir}, overwrite=True)  # a file, or an unwritable place, is refused
+
+
 def fixed_subset(es: EvalSet, size: int, seed: int) -> EvalSet:
     """A seeded subset of ``size`` images of an evaluation set (the whole set when it is smaller)."""
     if size >= len(es.data):
@@ -116,11 +134,12 @@ def fixed_subset(es: EvalSet, size: int, seed: int) -> EvalSet:
     return EvalSet(torch.utils.data.Subset(es.data, idx), es.class_names, es.templates)
 
 
-def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=print) -> dict:
+def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=print, overwrite: bool = True) -> dict:
     cfg = cfg or DemoConfig()
     if cfg.digit not in DIGIT_NAMES:
         raise UnlearnkitError(f"--digit must be one of {', '.join(DIGIT_NAMES)}")
     work_dir = Path(work_dir)
+    check_work_dir(work_dir, overwrite)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     bundle, train_info = get_demo_model(work_dir, cfg)

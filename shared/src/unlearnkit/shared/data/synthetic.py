@@ -85,21 +85,37 @@ class SyntheticImages(Dataset):
     def sample_seed(self, i: int) -> int:
         return (self.spec.seed << 33) | (_SPLIT_ID[self.split] << 32) | int(i)
 
-    def __getitem__(self, i: int):
-        i = int(i)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
+    def draw(self, i: int) -> torch.Tensor:
+        """Sample ``i`` before augmentation."""
         y = int(self.targets[i])
         g = torch.Generator().manual_seed(self.sample_seed(i))
         low = self._protos[y] + JITTER * torch.randn(self._protos.shape[1:], generator=g)
         s = self.image_size
         x = F.interpolate(low[None], size=(s, s), mode="bilinear", align_corners=False)[0]
-        x = (x + NOISE * torch.randn(x.shape, generator=g)) * self._scale
+        return (x + NOISE * torch.randn(x.shape, generator=g)) * self._scale
+
+    def device_tensors(self, indices: np.ndarray):
+        """The GPU data path's hand-over: the samples at ``indices`` drawn once, un-augmented, and the
+        crop and flip that ``__getitem__`` applies (see ``data.device_loader``)."""
+        from .device_loader import BatchAugment
+
+        s = self.image_size
+        images = torch.empty(len(indices), self.in_chans, s, s)
+        for k, i in enumerate(np.asarray(indices).tolist()):
+            images[k] = self.draw(i)
+        return images, BatchAugment(max(2, s // 8), True) if self.augment else BatchAugment()
+
+    def __getitem__(self, i: int):
+        i = int(i)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        x = self.draw(i)
+        s = self.image_size
         if self.augment:
             x = random_shift(x, max(2, s // 8))
             if torch.rand(()) < 0.5:
                 x = x.flip(-1)
-        return x, y
+        return x, int(self.targets[i])
 
 
 def synthetic_info(name: str, num_classes: int, image_size: int) -> DatasetInfo:

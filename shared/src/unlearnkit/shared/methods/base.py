@@ -125,34 +125,16 @@ def list_methods() -> list[MethodSpec]:
 
 
 def build_params(params_cls: type, overrides: Mapping[str, Any], method: str = ""):
-    """Instantiate a params dataclass from string or typed overrides, with one-line errors."""
+    """Instantiate a params dataclass from string or typed overrides, typed by its hints, one-line errors."""
+    from ..typed import coerce_fields
+
     if not dataclasses.is_dataclass(params_cls):
         return params_cls(**overrides)
-    fields = {f.name: f for f in dataclasses.fields(params_cls)}
-    kwargs = {}
-    for key, value in overrides.items():
-        key = key.replace("-", "_")
-        if key not in fields:
-            raise UnlearnkitError(f"method {method!r} has no parameter {key!r}; it has: {', '.join(fields) or 'none'}")
-        kwargs[key] = _coerce(value, params_cls, fields[key])
-    return params_cls(**kwargs)
-
-
-def _coerce(value: Any, params_cls: type, f: dataclasses.Field) -> Any:
-    if not isinstance(value, str):
-        return value
-    default = f.default if f.default is not dataclasses.MISSING else None
-    kind = type(default) if default is not None else str
+    kwargs = coerce_fields(params_cls, overrides, owner=f"method {method}" if method else params_cls.__name__)
     try:
-        if kind is bool:
-            return value.lower() in ("1", "true", "yes", "on")
-        if kind in (int, float):
-            return kind(float(value)) if kind is int else float(value)
-        if kind is tuple:
-            return tuple(float(v) for v in value.split(","))
-    except ValueError:
-        raise UnlearnkitError(f"parameter {f.name!r} of {params_cls.__name__} expects {kind.__name__}, got {value!r}") from None
-    return value
+        return params_cls(**kwargs)
+    except (TypeError, ValueError) as err:  # a __post_init__ that rejects a value
+        raise UnlearnkitError(f"method {method!r}: {err}") from None
 
 
 def freeze_copy(model: nn.Module) -> nn.Module:
