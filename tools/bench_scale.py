@@ -357,7 +357,7 @@ def main() -> None:
             pts = value if isinstance(value, list) else [value]
             for p in pts:  # what an erase touches: the samples of the clusters it retrains
                 p["size"] = p.get("retrained_samples", 0)
-            axes = [("retrained", i, i + 1) for i in range(len(pts) - 1) if pts[i + 1]["size"] > pts[i]["size"]]
+            axes = [(f"retrained#{i + 1}", i, i + 1) for i in range(len(pts) - 1) if pts[i + 1]["size"] > pts[i]["size"]]
             comps["lmeraser_erase"] = {"points": pts, "growth": growth("erase", pts, axes)}
             print(f"\nLMEraser erase (digits, {args.erase_clusters} clusters), erased {args.erase}; "
                   f"clusters touched {[p.get('touched') for p in pts]}, samples retrained "
