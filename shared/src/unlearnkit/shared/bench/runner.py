@@ -135,7 +135,7 @@ class Bench:
                 raise UnlearnkitError(f"training {path.name} failed: {res}")
             self.log(f"  trained {path.name}: {res.seconds:.1f} s ({res.cpu_seconds:.1f} s CPU)")
 
-    def _parallel(self, fn, jobs: list, done=None) -> list:
+    def _parallel(self, fn, jobs: list, done=None, timeout: float | None = None) -> list:
         """``run_isolated(fn, job)`` for every job, ``self.jobs`` at a time; results (or the IsolatedError) in
         the jobs' order. ``done(i, result)`` runs as each finishes, so a killed bench keeps what finished."""
         lock = threading.Lock()
@@ -143,7 +143,7 @@ class Bench:
         def one(item):
             i, job = item
             try:
-                res = run_isolated(fn, job, timeout=self.cfg.timeout, device=self.device)
+                res = run_isolated(fn, job, timeout=timeout, device=self.device)
                 with lock:
                     self.cpu_seconds += res.cpu_seconds
             except IsolatedError as err:
@@ -215,7 +215,7 @@ class Bench:
             i, name, job, path, key, overrides = pending[j]
             records[i] = self._method_record(name, job, path, key, overrides, res)
 
-        self._parallel(run_method_job, [p[2] for p in pending], done)
+        self._parallel(run_method_job, [p[2] for p in pending], done, timeout=self.cfg.timeout)
         return self._summarise(requests, records, originals[self.cfg.seed][1])
 
     def _common(self, request, seed: int) -> dict:
@@ -228,7 +228,7 @@ class Bench:
 
     def _cached_run(self, role: str, request, seed: int) -> RunRecord | None:
         key = self._reference_key(role, request, seed)
-        return read_record(self._run_file(role, request, seed), key, self.log)
+        return read_record(self._run_file(role, request, seed), key, lambda msg: None)  # warned when read again
 
     def _reference_key(self, role: str, request, seed: int) -> str:
         extra = {"model": self._model_path(RETRAIN, seed, request)[0].name} if role == RETRAIN else {}

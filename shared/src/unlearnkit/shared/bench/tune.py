@@ -140,7 +140,8 @@ def tune_methods(cfg: TuneConfig, log=print) -> dict:
                              for p in grid_points(grids.get(name, {}), request.kind)]
             missing = [t for t in todo if t[1] is None]
             rows = bench._parallel(run_method_job, [t[2] for t in missing],
-                                   lambda j, res, m=missing: _finish(m[j][0], *m[j][2:], res, log))
+                                   lambda j, res, m=missing: _finish(m[j][0], *m[j][2:], res, log),
+                                   timeout=cfg.timeout)
             rows_by_method: dict[str, list] = {}
             for name, row, *_ in todo:
                 rows_by_method.setdefault(name, []).append(row if row is not None else rows.pop(0))

@@ -113,6 +113,20 @@ class ForgetRequest:
         """Indices from a JSON list or a text file of integers (one per line, or comma separated)."""
         return cls.from_indices(train, read_index_file(path))
 
+    @classmethod
+    def from_file(cls, train: LabeledDataset, path: str | os.PathLike) -> ForgetRequest:
+        """A ``--request`` argument: a forget request file (verified against ``train`` by :meth:`load`), or a
+        plain list of training indices (JSON list, one per line or comma separated), as the papers' scripts
+        take them. A JSON object is always read as a request, so a forged or edited request is refused."""
+        path = Path(path)
+        if not path.is_file():
+            raise UnlearnkitError(f"--request {path}: file not found")
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip()
+        if head.startswith(b"{"):
+            return cls.load(path, dataset=train.info.name, dataset_size=len(train))
+        return cls.from_index_file(train, path)
+
     # -- files --------------------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -282,7 +296,9 @@ def read_index_file(path: str | os.PathLike) -> list[int]:
         if text.startswith("[") or text.startswith("{"):
             data = json.loads(text)
             data = data["indices"] if isinstance(data, dict) else data
-            return [int(i) for i in data]
+            if not isinstance(data, list) or any(type(i) is not int for i in data):
+                raise ValueError("not a list of integers")  # 1.5 must not silently become 1, nor true 1
+            return list(data)
         return [int(tok) for tok in text.replace(",", " ").split()]
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
         raise UnlearnkitError(f"index file {path} must hold integers (JSON list or one per line)") from None

@@ -21,6 +21,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from .. import distributed as dist
 from ..checkpoint import partial_path, read_checkpoint, save_model
+from ..data.device_loader import device_loader_for
 from ..data.loaders import EpochShuffleSampler, make_loader
 from ..errors import UnlearnkitError
 from ..inference import predict
@@ -107,10 +108,17 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
     hold: see ``workflows.train_model``), so a run resumed from it reaches the same weights as an
     uninterrupted one. Under torchrun the
     model is wrapped in DDP and ``cfg.batch_size`` is the global batch. ``on_epoch_end`` may return True to stop.
+    On CUDA a tensor-backed data set that fits is batched on the GPU (``data.device_loader``) and conv nets
+    run channels_last (restored to the default layout on return).
     """
     device = torch.device(device)
     seed_everything(cfg.seed, cfg.deterministic)
     model.to(device)
+    channels_last = _wants_channels_last(model, device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    if device.type == "cuda" and not cfg.deterministic:
+        torch.backends.cudnn.benchmark = True
     net = dist.wrap_ddp(model, device)
     opt = build_optimizer(params if params is not None else model.parameters(), cfg)
     sched = build_scheduler(opt, cfg)
@@ -121,8 +129,10 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
         sampler = DistributedSampler(train_set, shuffle=True, seed=cfg.seed, drop_last=False)
     else:
         sampler = EpochShuffleSampler(train_set, cfg.seed)
-    loader = make_loader(train_set, _batches_per_rank(cfg), sampler=sampler, num_workers=cfg.num_workers,
-                         pin_memory=device.type == "cuda")
+    loader = device_loader_for(train_set, _batches_per_rank(cfg), sampler, device, channels_last=channels_last)
+    if loader is None:
+        loader = make_loader(train_set, _batches_per_rank(cfg), sampler=sampler, num_workers=cfg.num_workers,
+                             pin_memory=device.type == "cuda")
 
     result = FitResult()
     start_epoch = 0
@@ -188,6 +198,8 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
             if on_epoch_end is not None and on_epoch_end(epoch, model):
                 break
     dist.barrier()
+    if channels_last:
+        model.to(memory_format=torch.contiguous_format)
     result.seconds = time.perf_counter() - t0
     result.completed = bool(result.history) and result.history[-1]["epoch"] == cfg.epochs - 1
     return result
@@ -217,6 +229,12 @@ def check_model_fits(model: nn.Module, data: Dataset, device: str | torch.device
                               f"{first}") from None
     finally:
         model.train(was_training)
+
+
+def _wants_channels_last(model: nn.Module, device: torch.device) -> bool:
+    """Conv nets on CUDA (cuDNN's NHWC kernels are faster under bf16); a ViT's single patch-embedding
+    conv does not make it a conv net."""
+    return device.type == "cuda" and sum(isinstance(m, nn.Conv2d) for m in model.modules()) >= 2
 
 
 def _resume_state(partial, cfg: TrainConfig, model: nn.Module, meta: dict | None) -> dict | None:
