@@ -3,7 +3,8 @@
     uv run python tools/bench_methods.py [--repeats 3] [--requests class:3 random:0.1] [--methods ft,rl]
 
 The original model is trained once (cached in --work); retrain and each method run --repeats times on the
-same request and their median wall-clock seconds are compared. Target: every approximate method >= 5x.
+same request and their median wall-clock seconds are compared (methods at the bench's tuned presets).
+Target: every approximate method >= 5x.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def main() -> None:
     cfg = BenchConfig(model=args.model, requests=tuple(args.requests), out_dir=str(work), progress=False,
                       methods=tuple(args.methods.split(",")) if args.methods else None, device="cpu")
     bench = Bench(cfg, log=lambda m: None)
-    original, meta = bench.original()
+    original, meta, _ = bench.original()
     console = Console()
     from unlearnkit.shared.bench.requests import parse_request
 
@@ -59,7 +60,7 @@ def main() -> None:
             secs, mem = [], []
             for i in range(args.repeats):
                 ctx.seed = i
-                _, rte = run_method(name, original, ctx)
+                _, rte = run_method(name, original, ctx, params=spec.make_params(bench.params_for(name, request.kind)))
                 secs.append(rte["seconds"])
                 mem.append(rte.get("peak_mem_mb") or 0.0)
             med = statistics.median(secs)
