@@ -201,6 +201,8 @@ def bench(
     ulira: Annotated[int, typer.Option(help="U-LiRA per-example attack with N shadow originals and N shadow "
                                             "retrains per request (opt-in: costs 2N extra trainings).")] = 0,
     threads: ThreadsOpt = None,
+    jobs: Annotated[int | None, typer.Option(help="Runs at a time, each its own process (default: cores / "
+                                                  "threads on CPU, 1 on GPU).")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds per method run before it is stopped.")] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
@@ -215,7 +217,7 @@ def bench(
                       seed=seed, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                       download=download, train={"epochs": epochs} if epochs else {},
                       params=_params(param, nested=True), presets=not no_presets, mia=not no_mia, ulira=ulira,
-                      threads=threads, timeout=timeout)
+                      threads=threads, jobs=jobs, timeout=timeout)
     results = run_bench(cfg, log=lambda msg: typer.echo(msg, err=True))
     print_tables(results)
     typer.echo(f"results: {out}/results.json, results.csv, results.md, results.png")
@@ -232,7 +234,7 @@ def tune(
     model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
     seed: Annotated[int, typer.Option(help="Seed of the original and the runs.")] = 0,
     epochs: Annotated[int | None, typer.Option(help="Epochs of the original model.")] = None,
-    grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: [values]} (default: built-in).")
+    grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: list of values} (default: built-in).")
                     ] = None,
     threads: ThreadsOpt = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds per run before it is stopped.")] = None,
