@@ -21,11 +21,11 @@ def test_request_then_retrain_then_evaluate(tmp_path, tiny_trained):
     assert res.exit_code == 0, res.output
     assert json.loads(req.read_text())["num_forget"] == 150
     out = tmp_path / "retrained.pt"
-    res = invoke("retrain", "--request", req, "--original", orig, "--out", out, "--epochs", "2", "--device", "cpu")
+    res = invoke("retrain", "--request", req, "--checkpoint", orig, "--out", out, "--epochs", "2", "--device", "cpu")
     assert res.exit_code == 0, res.output
     meta = read_checkpoint(out)["meta"]
     assert meta["role"] == "retrained" and meta["request"] == json.loads(req.read_text())["checksum"]
-    res = invoke("evaluate", "--model", out, "--request", req, "--reference", out, "--device", "cpu")
+    res = invoke("evaluate", "--checkpoint", out, "--request", req, "--reference", out, "--device", "cpu")
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     assert report["metrics"]["UA"] == 100.0  # never saw class 3: it cannot predict it
@@ -37,7 +37,7 @@ def test_unlearn_writes_checkpoint_and_report(tmp_path, tiny_trained):
     req = tmp_path / "req.json"
     invoke("request", "--kind", "class", "--classes", "3", "--out", req)
     out = tmp_path / "u.pt"
-    res = invoke("unlearn", "--method", "rl", "--model", orig, "--request", req, "--out", out, "--device", "cpu",
+    res = invoke("unlearn", "--method", "rl", "--checkpoint", orig, "--request", req, "--out", out, "--device", "cpu",
                  "--param", "epochs=1")
     assert res.exit_code == 0, res.output
     report = json.loads(out.with_suffix(".json").read_text())
@@ -53,8 +53,8 @@ BAD_REQUESTS = [
     (["--data", "nope"], "unknown data set 'nope'"),
     (["--data", "cifar10", "--data-root", "{tmp}/missing"], "--download"),
     (["--kind", "class", "--classes", "12"], "class id 12 is out of range"),
-    (["--kind", "random", "--fraction", "1.5"], "fraction must be in (0, 1]"),
-    (["--kind", "random", "--fraction", "0"], "fraction must be in (0, 1]"),
+    (["--kind", "random", "--fraction", "1.5"], "must be a fraction in (0, 1]"),
+    (["--kind", "random", "--fraction", "0"], "must be a fraction in (0, 1]"),
     (["--kind", "indices", "--index-file", "{tmp}/empty.txt"], "is empty"),
     (["--kind", "indices", "--index-file", "{tmp}/big.txt"], "index 99999 is out of range"),
     (["--kind", "indices", "--index-file", "{tmp}/none.txt"], "index file not found"),

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -102,3 +103,20 @@ def test_dataset_info_registry():
     assert dataset_info("digits").num_classes == 10
     assert dataset_info("cifar100").num_classes == 100
     assert dataset_info("officehome-art").num_classes == 65
+
+
+@pytest.mark.parametrize("spec, needle", [
+    ("class:x", "class ids must be integers"), ("class:", "class ids must be integers"),
+    ("random:nan", "neither a fraction"), ("random:1.5", "neither a fraction"), ("random:0", "neither a fraction"), ("random:-5", "neither a fraction"),
+    ("subclass:1", "expected subclass"), ("subclass:1:1.5", "not in (0, 1]"), ("subclass:1:0.1:first", "pick"),
+    ("indices:/nonexistent.txt", "index file not found"), ("/nonexistent.json", "request file not found"),
+    ("banana:3", "unknown kind 'banana'"),
+])
+def test_request_spec_validated_without_data(spec, needle):
+    from unlearnkit.shared.errors import UnlearnkitError
+    from unlearnkit.shared.requests_cli import validate_request_spec
+
+    with pytest.raises(UnlearnkitError, match=re.escape(needle)):
+        validate_request_spec(spec)
+    for good in ("class:3", "class:3,5", "random:0.1", "random:50", "subclass:1:0.1:last"):
+        validate_request_spec(good)

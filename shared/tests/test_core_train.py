@@ -1,6 +1,7 @@
 import pytest
 import torch
 from unlearnkit.shared.checkpoint import read_checkpoint
+from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.models import create_model
 from unlearnkit.shared.train import TrainConfig, evaluate, fit, lr_factor
 
@@ -94,9 +95,18 @@ def test_killed_run_never_replaces_a_finished_checkpoint(digits, tmp_path):
     assert path.read_bytes() == before and is_complete(path)
     partial = partial_path(path)
     assert read_checkpoint(partial)["meta"]["complete"] is False and not is_complete(partial)
+    # resuming would replace the finished P at its end: only with --overwrite
+    with pytest.raises(UnlearnkitError, match="pass --overwrite"):
+        train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=0.05, seed=7), path, resume=True,
+                    progress=False)
+    # resuming with another seed than the killed run's is refused: it would relabel the weights
+    with pytest.raises(UnlearnkitError, match="cannot resume .* seed 7, not 8"):
+        train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=0.05, seed=8), path, resume=True,
+                    overwrite=True, progress=False)
+    assert path.read_bytes() == before
     # resuming continues the partial run and only then replaces P
     _, meta2, result = train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=0.05, seed=7), path,
-                                   resume=True, progress=False)
+                                   resume=True, overwrite=True, progress=False)
     assert result.resumed_from == 1 and meta2["complete"] and not partial.exists()
     assert load_model(path)[1]["train_config"]["seed"] == 7
 
@@ -110,3 +120,53 @@ def test_is_complete_rejects_missing_truncated_and_unfinished_files(tiny_trained
     cut = tmp_path / "cut.pt"
     cut.write_bytes(path.read_bytes()[:100])
     assert not is_complete(cut)
+
+
+@pytest.mark.parametrize("field, value, needle", [
+    ("lr", float("nan"), "lr must be a finite number"), ("lr", float("inf"), "lr must be a finite number"),
+    ("lr", 0.0, "lr must be > 0"), ("epochs", 0, "epochs must be >= 1"), ("epochs", -3, "epochs must be >= 1"),
+    ("epochs", 2.5, "epochs must be an integer"), ("batch_size", 0, "batch_size must be >= 1"),
+    ("weight_decay", -1e-4, "weight_decay must be >= 0"), ("label_smoothing", 1.0, "label_smoothing must be in"),
+    ("warmup_epochs", -1, "warmup_epochs must be >= 0"), ("optimizer", "sgdd", "unknown optimizer 'sgdd'"),
+    ("schedule", "linear", "unknown schedule 'linear'"),
+])
+def test_train_config_refuses_nonsense_numbers(field, value, needle):
+    with pytest.raises(UnlearnkitError, match=needle):
+        TrainConfig(**{field: value})
+
+
+def test_diverging_loss_stops_in_one_line_and_writes_nothing(digits, tmp_path):
+    from unlearnkit.shared.workflows import train_model
+
+    path = tmp_path / "m.pt"
+    with pytest.raises(UnlearnkitError, match="training diverged: the loss became nan in epoch 1"):
+        train_model(digits, "mlp", TrainConfig(epochs=2, batch_size=128, lr=1e30), path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_model_that_does_not_fit_the_images_is_one_line(tmp_path):
+    from unlearnkit.shared.workflows import load_data, train_model
+
+    big = load_data("digits", image_size=64)  # lenet5 takes 28/32-pixel images
+    with pytest.raises(UnlearnkitError, match=r"model lenet5 does not fit the data's images of shape \(1, 64, 64\)"):
+        train_model(big, "lenet5", TrainConfig(epochs=1), tmp_path / "m.pt", progress=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_resume_of_a_finished_run_with_other_settings_is_refused(tiny_trained, digits, tmp_path):
+    import shutil
+
+    from unlearnkit.shared.workflows import train_model
+
+    _, _, orig = tiny_trained
+    path = tmp_path / "orig.pt"
+    shutil.copy(orig, path)
+    before = path.read_bytes()
+    for cfg, needle in [(TrainConfig(epochs=3, batch_size=64, lr=0.1), "lr 0.05, not 0.1"),
+                        (TrainConfig(epochs=3, batch_size=64, lr=0.05, seed=1), "seed 0, not 1")]:
+        with pytest.raises(UnlearnkitError, match=f"is a finished run, but .*{needle}"):
+            train_model(digits, "mlp", cfg, path, resume=True, progress=False)
+    with pytest.raises(UnlearnkitError, match="model name 'mlp', not 'lenet5'"):
+        train_model(digits, "lenet5", TrainConfig(epochs=3, batch_size=64, lr=0.05), path, resume=True,
+                    progress=False)
+    assert path.read_bytes() == before

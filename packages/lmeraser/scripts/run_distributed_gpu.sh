@@ -7,10 +7,10 @@ DATA=${DATA:-data}
 OUT=${OUT:-runs/lmeraser-cifar100-vitb22k-ddp}
 mkdir -p "$OUT"
 torchrun --standalone --nproc-per-node "$NGPUS" -m unlearnkit.lmeraser.cli train \
-  --num-gpus "$NGPUS" --test-dataset cifar100 --base-dir "$DATA" --pretrained-model vit-b-22k \
-  --num-epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --seed 0 \
+  --num-gpus "$NGPUS" --data cifar100 --data-root "$DATA" --model vit-b-22k \
+  --epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --seed 0 \
   --out "$OUT/lm.pt" "$@"
 if [[ -n "${IDS:-}" ]]; then
-  torchrun --standalone --nproc-per-node "$NGPUS" -m unlearnkit.lmeraser.cli erase "$OUT/lm.pt" \
-    --num-gpus "$NGPUS" --ids "$IDS" --ignore-public --out "$OUT/lm-erased.pt"
+  torchrun --standalone --nproc-per-node "$NGPUS" -m unlearnkit.lmeraser.cli erase --checkpoint "$OUT/lm.pt" \
+    --num-gpus "$NGPUS" --request "$IDS" --ignore-public --out "$OUT/lm-erased.pt"
 fi

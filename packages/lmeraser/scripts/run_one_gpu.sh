@@ -6,10 +6,10 @@ set -euo pipefail
 DATA=${DATA:-data}
 OUT=${OUT:-runs/lmeraser-cifar100-vitb22k}
 mkdir -p "$OUT"
-lmeraser train --test-dataset cifar100 --base-dir "$DATA" --pretrained-model vit-b-22k \
-  --num-epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --prompt-size 30 \
+lmeraser train --data cifar100 --data-root "$DATA" --model vit-b-22k \
+  --epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --prompt-size 30 \
   --seed 0 --device cuda --out "$OUT/lm.pt" "$@"
 # erase: an index file (one training-set id per line) or a forget request written by `unlearnkit request ...`
 if [[ -n "${IDS:-}" ]]; then
-  lmeraser erase "$OUT/lm.pt" --ids "$IDS" --ignore-public --device cuda --out "$OUT/lm-erased.pt"
+  lmeraser erase --checkpoint "$OUT/lm.pt" --request "$IDS" --ignore-public --device cuda --out "$OUT/lm-erased.pt"
 fi

@@ -18,6 +18,6 @@ mkdir -p "$OUT"
 srun torchrun --nnodes "$SLURM_NNODES" --nproc-per-node "$GPUS_PER_NODE" \
   --rdzv-id "$SLURM_JOB_ID" --rdzv-backend c10d --rdzv-endpoint "$MASTER_ADDR:$MASTER_PORT" \
   -m unlearnkit.lmeraser.cli train --num-gpus $((SLURM_NNODES * GPUS_PER_NODE)) \
-  --test-dataset cifar100 --base-dir "$DATA" --pretrained-model vit-b-22k \
-  --num-epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --seed 0 \
+  --data cifar100 --data-root "$DATA" --model vit-b-22k \
+  --epochs 50 --batch-size 128 --lr 0.5 --distance-threshold "${THRESHOLD:-20}" --seed 0 \
   --out "$OUT/lm.pt"

@@ -67,3 +67,50 @@ def test_prototypes_depend_only_on_the_public_sample():
     assert torch.equal(a.prototypes, b.prototypes)
     for ma, mb in zip(a.members, b.members, strict=True):
         assert np.setdiff1d(ma, private_ids[:3]).tolist() == mb.tolist()
+
+
+def _direct_routes(features, prototypes, active=None):
+    """The former implementation (chunk x K x d float64): the reference the fast one must match exactly."""
+    protos, feats = prototypes.double(), features.double()
+    dist = ((feats[:, None, :] - protos[None, :, :]) ** 2).sum(-1)
+    if active is not None:
+        dist[:, ~active.bool()] = float("inf")
+    return dist.argmin(dim=1)
+
+
+def _tie_heavy_case(seed: int, n: int = 300, k: int = 40, d: int = 96):
+    g = torch.Generator().manual_seed(seed)
+    protos = torch.randn(k, d, generator=g)
+    protos[5] = protos[3]  # duplicate prototypes: exact ties, the lower index must win
+    protos[7] = protos[6].clone()
+    protos[7, 0] = torch.nextafter(protos[6, 0], torch.tensor(float("inf")))  # one ulp apart
+    feats = torch.randn(n, d, generator=g)
+    feats[:40] = protos[torch.randint(0, k, (40,), generator=g)]  # exactly on a prototype
+    feats[40:80] = (protos[3] + protos[8]) / 2 + 1e-7 * torch.randn(40, d, generator=g)  # near midpoints
+    feats[80:100] = (protos[6] + protos[9]) / 2  # midpoints of a pair next to a one-ulp twin
+    feats[100:120] = protos[6] + 1e-6 * torch.randn(20, d, generator=g)
+    feats[120:140] = 1e3 * feats[120:140]  # large norms
+    return feats, protos
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_routing_matches_the_direct_float64_computation_including_ties(seed):
+    feats, protos = _tie_heavy_case(seed)
+    assert nearest_prototype(feats, protos).tolist() == _direct_routes(feats, protos).tolist()
+    active = torch.ones(len(protos), dtype=torch.bool)
+    active[[3, 6, 11]] = False
+    assert nearest_prototype(feats, protos, active).tolist() == _direct_routes(feats, protos, active).tolist()
+    assert nearest_prototype(feats, protos, chunk=7).tolist() == _direct_routes(feats, protos).tolist()
+
+
+def test_a_route_is_the_same_alone_and_inside_any_batch():
+    feats, protos = _tie_heavy_case(3)
+    full = nearest_prototype(feats, protos)
+    alone = torch.cat([nearest_prototype(feats[i:i + 1], protos) for i in range(len(feats))])
+    assert torch.equal(alone, full)
+    perm = torch.randperm(len(feats), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(nearest_prototype(feats[perm], protos), full[perm])
+    mixed = torch.cat([feats[60:70], torch.randn(500, feats.shape[1]) * 50, feats[:10]])
+    routes = nearest_prototype(mixed, protos, chunk=128)
+    assert torch.equal(routes[:10], full[60:70]) and torch.equal(routes[-10:], full[:10])
+    assert nearest_prototype(feats[:0], protos).shape == (0,)

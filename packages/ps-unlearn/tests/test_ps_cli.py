@@ -73,7 +73,8 @@ def test_ps_paper_mode_runs_every_epoch(digits_run):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "--model-type", "SVHN"], "unknown model type"),
+        (["run", "--data", "SVHN"], "unknown PS data set"),
+        (["run", "--model-type", "SVHN"], "unknown PS data set"),  # the published name, a hidden alias
         (["ps", "--trainable", "conv"], "unknown trainable part"),
         (["ps", "--stop-at", "soon"], "--stop-at"),
         (["ps", "--ratio", "1.5"], "fraction"),
@@ -85,6 +86,20 @@ def test_user_errors_exit_2(tmp_path, args, message):
     result = runner.invoke(app, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_published_flag_names_still_work(digits_run, tmp_path):
+    """main.py's --model_type and this CLI's old --out-dir / --forget-class / -m are hidden aliases."""
+    _, path = digits_run
+    result = runner.invoke(app, ["ps", "--model_type", "DIGITS", "--out-dir", str(tmp_path), "--forget-class", "1",
+                                 "--checkpoint", str(path), "--epochs", "1", "--no-mia", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert any(p.name.startswith("ps_digits_0_") for p in tmp_path.iterdir())
+    result = runner.invoke(app, ["naive", "-m", "DIGITS", "--out_dir", str(tmp_path), "--checkpoint", str(path),
+                                 "--no-mia", "--quiet"])
+    assert result.exit_code == 0, result.output
+    help_text = runner.invoke(app, ["ps", "--help"]).output
+    assert "--data" in help_text and "--model-type" not in help_text and "--out-dir" not in help_text
 
 
 def test_naive_without_init_weights_explains(digits_run, tmp_path):

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -73,3 +74,34 @@ def test_cross_entropy_applies_softmax_once():
     at_target2 = target.log().clone().requires_grad_(True)
     F.cross_entropy(torch.softmax(at_target2, 1), target).backward()
     assert at_target2.grad.abs().max() > 1e-3
+
+
+def _published_view_semantics(z: np.ndarray, c: int) -> np.ndarray:
+    """The published relabelling, re-implemented to show its effect: the forget logit it hands over is read
+    through a numpy *view* of column ``c``, which is overwritten with -9999 before it is used, so the two
+    receivers get ``-9999 * share`` added instead of ``z_c * share``."""
+    new = z.copy()
+    search = z.copy()
+    search[:, c] = 0.0
+    delta = new[:, c]  # a view, not a copy ...
+    new[:, c] = -9999.0  # ... so delta is now -9999 too
+    top = np.argsort(search, axis=1)[:, ::-1][:, :2]
+    rows = np.arange(len(z))[:, None]
+    vals = search[rows, top]
+    share = np.exp(vals - vals.max(1, keepdims=True))
+    share /= share.sum(1, keepdims=True)
+    new[rows, top] += delta[:, None] * share
+    e = np.exp(new - new.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_published_labels_starve_the_two_most_similar_classes():
+    """Our soft labels put the forget class's mass on its two most similar classes (the paper); the published
+    code's labels give exactly those two classes almost nothing. Published PS numbers used the latter."""
+    z = np.array([[2.0, 5.0, 4.0, 3.0, 0.5]])  # forget class 1; most similar: classes 2 and 3
+    ours = soft_labels(torch.tensor(z), 1)[0].numpy()
+    published = _published_view_semantics(z, 1)[0]
+    assert ours[2] + ours[3] > 0.99 and ours.argmax() == 2
+    assert published[2] + published[3] < 1e-6
+    assert published.argmax() == 0  # the mass lands on the least similar classes instead
+    assert published[1] == pytest.approx(0.0, abs=1e-12) and ours[1] == 0.0

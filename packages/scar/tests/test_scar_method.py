@@ -60,3 +60,44 @@ def test_scar_self_never_reads_forget_set(setup):
     assert isinstance(out, torch.nn.Module)
     # it still unlearns: the forgotten class's test accuracy drops
     assert accuracy(out, splits.test_forget) < accuracy(model, splits.test_forget)
+
+
+def test_hr_uses_the_latest_class_weights_at_every_step(setup, monkeypatch):
+    """HR weights are refreshed after every step; each step must use the newest ones (the published code,
+    and this package before, looked them up once per forget batch and used stale weights after)."""
+    import unlearnkit.scar.algorithm as alg
+    from unlearnkit.scar.surrogate import SurrogateSpec, build_surrogate
+
+    model, _, splits = setup
+    train = load_dataset("digits", "train")
+    req = ForgetRequest.random(train, count=40, seed=0)
+    hr = make_splits(req, train, load_dataset("digits", "test"))
+    issued, used = [], []
+    real_weights, real_loss = alg.hr_class_weights, alg.forget_loss
+
+    def weights(per_class, threshold):
+        w = real_weights(per_class, threshold) * 0 + (len(issued) + 1)  # a new, recognisable value each time
+        issued.append(float(w[0]))
+        return w
+
+    def loss(d, w=None):
+        used.append(None if w is None else float(w[0]))
+        return real_loss(d, w)
+
+    monkeypatch.setattr(alg, "hr_class_weights", weights)
+    monkeypatch.setattr(alg, "forget_loss", loss)
+    sur = build_surrogate(SurrogateSpec("noise", quantity=1, chunk_size=64), train.info)
+    params = ScarParams(bsize=16, epochs=1, num_surrogate_batches=2, check_every="step", target=0.0,
+                        min_epochs=5)
+    copy = load_checkpoint_for_copy(model)
+    alg.scar(copy, original=model, forget=hr.forget, surrogate=sur, mode="HR", forget_classes=[], num_classes=10,
+             target=0.0, params=params)
+    assert len(used) >= 6  # 3 forget batches x 3 steps
+    # step i runs after i checks: it must use the (i+1)-th weights issued (the first comes before step 1)
+    assert used == issued[: len(used)]
+
+
+def load_checkpoint_for_copy(model):
+    import copy
+
+    return copy.deepcopy(model)

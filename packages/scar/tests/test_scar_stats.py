@@ -75,3 +75,45 @@ def test_fit_class_statistics_skips_excluded_and_rare_classes():
     assert stats.precisions.shape == (2, 4, 4)
     rows = tukey_transform(emb[labels == 2].double(), 0.5)
     assert torch.allclose(stats.means[1].double(), rows.mean(0), atol=1e-6)
+
+
+def test_published_double_shrinkage_hand_2x2():
+    """The published code shrinks twice: shrink(shrink(S)), V1/V2 recomputed from the once-shrunk matrix."""
+    s = torch.tensor([[2.0, 1.0], [1.0, 4.0]], dtype=torch.float64)
+    once = torch.tensor([[5.0, 2.0], [2.0, 7.0]], dtype=torch.float64)  # V1 = 3, V2 = 1 (gammas 1)
+    twice = torch.tensor([[11.0, 4.0], [4.0, 13.0]], dtype=torch.float64)  # V1 = 6, V2 = 2
+    assert torch.allclose(shrink_covariance(s, 1.0, 1.0), once)
+    assert torch.allclose(shrink_covariance(once, 1.0, 1.0), twice)
+    # Three points whose covariance is exactly S (delta 1: the Tukey transform is the identity here).
+    rows = torch.tensor([[1.0, 1.0], [3.0, 3.0], [2.0, 5.0]], dtype=torch.float64)
+    assert torch.allclose(torch.cov(rows.T), torch.tensor([[1.0, 1.0], [1.0, 4.0]], dtype=torch.float64))
+    cov = torch.tensor([[1.0, 1.0], [1.0, 4.0]], dtype=torch.float64)
+    v_once = torch.tensor([[1 + 2.5, 2.0], [2.0, 4 + 2.5]], dtype=torch.float64)  # V1 = 2.5, V2 = 1
+    v_twice = v_once + torch.tensor([[5.0, 2.0], [2.0, 5.0]], dtype=torch.float64)  # V1 = 5, V2 = 2
+    labels = torch.zeros(3, dtype=torch.long)
+    for times, shrunk in ((1, v_once), (2, v_twice)):
+        stats = fit_class_statistics(rows, labels, num_classes=1, delta=1.0, gamma1=1.0, gamma2=1.0,
+                                     shrink_times=times)
+        sd = shrunk.diagonal().sqrt()
+        want = torch.linalg.inv(shrunk / (sd[:, None] * sd[None, :]))
+        assert torch.allclose(stats.precisions[0].double(), want, atol=1e-5), times
+    assert torch.allclose(shrink_covariance(shrink_covariance(cov, 1.0, 1.0), 1.0, 1.0), v_twice)
+
+
+def test_shrinkage_param_maps_to_published_branches():
+    """published: twice for SCAR (CR and HR), once for SCAR_self; single: once everywhere."""
+    from unlearnkit.scar.algorithm import SurrogateView, class_statistics
+    from unlearnkit.scar.params import ScarParams
+
+    g = torch.Generator().manual_seed(0)
+    emb = torch.rand(30, 3, generator=g)
+    view = SurrogateView(data=None, embeddings=emb, teacher_logits=torch.nn.functional.one_hot(
+        torch.arange(30) % 3, 3).float())
+    kw = dict(original=None, view=view, retain=None, num_classes=3, exclude=[], device="cpu")
+    single = class_statistics(ScarParams(), **kw).precisions
+    published = class_statistics(ScarParams(shrinkage="published"), **kw).precisions
+    self_published = class_statistics(ScarParams(shrinkage="published"), self_forget=True, **kw).precisions
+    assert not torch.allclose(single, published, atol=1e-4)
+    assert torch.allclose(single, self_published)
+    ref = fit_class_statistics(emb, torch.arange(30) % 3, num_classes=3, shrink_times=2).precisions
+    assert torch.allclose(published, ref)

@@ -44,8 +44,22 @@ def test_organise_folder_into_chunks_and_load_first_k(tmp_path):
     assert Image.open(next((out / "class_0").iterdir())).size == (32, 32)
     ds = build_surrogate(SurrogateSpec("folder", path=str(out), quantity=2, chunk_size=3), DIGITS)
     assert len(ds) == 6 and ds[0][0].shape == (1, 32, 32)
-    with pytest.raises(UnlearnkitError, match="not empty"):
+    with pytest.raises(UnlearnkitError, match="already exists"):
         organise_surrogate(tmp_path / "raw", out, image_size=32, chunk_size=3, count=7)
+    # --overwrite merges: an unrelated file survives, and a smaller run's manifest hides the older third chunk
+    (out / "notes.txt").write_text("mine")
+    m = organise_surrogate(tmp_path / "raw", out, image_size=32, chunk_size=3, count=4, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and m["chunks"] == 2
+    ds = build_surrogate(SurrogateSpec("folder", path=str(out), quantity=2, chunk_size=3), DIGITS)
+    assert len(ds) == 6  # class_1 keeps the older run's files beside the new one's (merged, never deleted)
+    with pytest.raises(UnlearnkitError, match="chunks"):
+        build_surrogate(SurrogateSpec("folder", path=str(out), quantity=3, chunk_size=3), DIGITS)
+    # the source itself (or a folder inside it) is never an output
+    with pytest.raises(UnlearnkitError, match="input SOURCE"):
+        organise_surrogate(src, src, image_size=32, chunk_size=3, count=4, overwrite=True)
+    with pytest.raises(UnlearnkitError, match="overlaps"):
+        organise_surrogate(src, src / "out", image_size=32, chunk_size=3, count=4, overwrite=True)
+    assert sorted(p.name for p in src.iterdir()) == [f"img{i}.png" for i in range(7)]
 
 
 def test_webdataset_shards(tmp_path):

@@ -25,9 +25,9 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
     ck = ["--checkpoint", trained_clip_path]
     forget = tmp_path / "seven.tar"
     invoke("data", "create-forget", "--name", "seven", "--shards", shards[0], "--shards", shards[1], "--out", forget)
-    invoke("grads", "--forget", forget, "--retain", shards[2], "--retain-limit", 48, "--out-dir", tmp_path / "g", *ck)
+    invoke("grads", "--forget", forget, "--retain", shards[2], "--retain-limit", 48, "--out", tmp_path / "g", *ck)
     assert (tmp_path / "g" / "forget.safetensors").is_file()
-    invoke("layers", "--grads-dir", tmp_path / "g", "--out-dir", tmp_path, *ck)
+    invoke("layers", "--grads-dir", tmp_path / "g", "--out", tmp_path, *ck)
     layers = json.loads((tmp_path / "layers.json").read_text())
     assert any(x["pareto"] and x["tower"] == "text" for x in layers)
     assert any(x["pareto"] and x["tower"] == "vision" for x in layers)
@@ -47,8 +47,13 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
                "--threshold", 10, "--max-iter", 6)
     summary = json.loads(r.output[r.output.index("{"):])
     assert summary["after"]["forget_top1"] <= 10 < summary["before"]["forget_top1"]
-    trials = [json.loads(x) for x in (tmp_path / "search.jsonl").read_text().splitlines()]
-    assert len(trials) == 6 * sum(x["pareto"] for x in layers)
+    lines = [json.loads(x) for x in (tmp_path / "search.jsonl").read_text().splitlines()]
+    trials = [t for t in lines if not t.get("final")]
+    assert len(trials) <= 6 * sum(x["pareto"] for x in layers)
+    # utility is measured once per layer that reached the target, at its final step
+    finals = [t for t in lines if t.get("final")]
+    assert finals and all(t["reached"] and "utility_top1" in t for t in finals)
+    assert not any("utility_top1" in t for t in trials)
     before = load_clip_checkpoint(trained_clip_path).model.state_dict()
     after = load_clip_checkpoint(out).model.state_dict()
     assert [k for k in before if not torch.equal(before[k], after[k])] == [summary["layer"]]
@@ -57,11 +62,13 @@ def test_cli_workflow(tmp_path, trained_clip_path, digit_shards):
     metrics = json.loads(r.output[r.output.index("{"):])
     assert metrics["forget_top1"] == summary["after"]["forget_top1"] and 0 <= metrics["mia"] <= 100
 
-    # refusing to overwrite, and bad input, are one-line errors with exit code 2
+    # refusing to overwrite, and bad input, are one-line errors with exit code 2 (the published --out-dir is
+    # a hidden alias of --out)
     r = runner.invoke(app, ["layers", "--grads-dir", str(tmp_path / "g"), "--out-dir", str(tmp_path), *map(str, ck)])
     assert r.exit_code == 2 and "overwrite" in r.output
+    assert "--out-dir" not in runner.invoke(app, ["layers", "--help"]).output
     r = runner.invoke(app, ["grads", "--forget", str(tmp_path / "nope.tar"), "--retain", str(shards[2]),
-                            "--out-dir", str(tmp_path / "g2"), *map(str, ck)])
+                            "--out", str(tmp_path / "g2"), *map(str, ck)])
     assert r.exit_code == 2 and "not found" in r.output and "Traceback" not in r.output
     # the same through the nested `data` sub-app (the core's group wraps sub-groups too)
     r = runner.invoke(app, ["data", "create-forget", "--name", "seven", "--shards", str(tmp_path / "none.tar"),

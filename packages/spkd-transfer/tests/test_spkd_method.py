@@ -45,7 +45,7 @@ def test_retrained_teacher_is_loaded_frozen_and_untouched(run_dir, ctx_and_model
     spkd_unlearn(copy.deepcopy(model), ctx,
                  SPKDParams(epochs=1, teacher="retrained", teacher_path=str(path), progress=False))
     assert path.read_bytes() == raw
-    with pytest.raises(UnlearnkitError, match="teacher-path"):
+    with pytest.raises(UnlearnkitError, match="--teacher PATH"):
         spkd_unlearn(copy.deepcopy(model), ctx, SPKDParams(epochs=1, teacher="retrained", progress=False))
 
 

@@ -49,14 +49,48 @@ def read_checkpoint(path: str | os.PathLike, md5: str | None = None) -> dict:
 
 
 def load_model(path: str | os.PathLike, map_location: Any = "cpu", md5: str | None = None) -> tuple[nn.Module, dict]:
-    """Rebuild the model a checkpoint describes and load its weights; returns ``(model, meta)``."""
-    from .models import create_model
+    """Rebuild the model a checkpoint describes and load its weights; returns ``(model, meta)``.
+
+    The checkpoint is data: its ``model_config`` may only choose a registered model and that model's allowed
+    constructor arguments (``models.model_from_config``), never pretrained weights, files or URLs. The model
+    is first built on the ``meta`` device (no memory, no work) so that weights of another shape are refused
+    before a large model is allocated.
+    """
+    from .models import model_from_config
+    from .models.weights import load_checked_state
 
     ckpt = read_checkpoint(path, md5=md5)
-    cfg = ckpt["model_config"]
-    model = create_model(cfg["name"], cfg["num_classes"], in_chans=cfg.get("in_chans", 3), **cfg.get("kwargs", {}))
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(map_location), ckpt.get("meta", {})
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict):
+        raise UnlearnkitError(f"{path} holds no state dict")
+    source = str(path)
+    with torch.device("meta"):
+        skeleton = model_from_config(ckpt.get("model_config"), source)
+    load_checked_state(skeleton, _shape_only(state), source)
+    model = model_from_config(ckpt.get("model_config"), source)
+    load_checked_state(model, state, source)
+    meta = ckpt.get("meta", {})
+    return model.to(map_location), meta if isinstance(meta, dict) else {}
+
+
+def _shape_only(state: dict) -> dict:
+    """Meta tensors of the same shapes, for checking keys and shapes against a meta-device model."""
+    return {k: torch.empty(v.shape, device="meta") if isinstance(v, torch.Tensor) else v for k, v in state.items()}
+
+
+def check_same_request(meta: dict, checksum: str, path: str | os.PathLike, *, allow_mismatch: bool = False,
+                       role: str = "--reference") -> None:
+    """Refuse a model made for another forget request (a retrained reference, an oracle, a teacher).
+
+    A comparison against a model retrained without *other* samples is meaningless, so it is refused in one
+    line unless the user explicitly asks (``--allow-mismatch``).
+    """
+    got = meta.get("request")
+    if got == checksum or allow_mismatch:
+        return
+    what = f"forget request {str(got)[:12]}" if got else "no forget request (an original model)"
+    raise UnlearnkitError(f"{role} {path} was trained for {what}, not for request {checksum[:12]}; "
+                          "pass --allow-mismatch to compare anyway")
 
 
 def partial_path(path: str | os.PathLike) -> Path:
@@ -73,18 +107,3 @@ def is_complete(path: str | os.PathLike) -> bool:
     except UnlearnkitError:
         return False
     return bool(ckpt.get("meta", {}).get("complete")) and "state_dict" in ckpt
-
-
-def check_same_request(meta: dict, checksum: str, path: str | os.PathLike, *, allow_mismatch: bool = False,
-                       role: str = "--reference") -> None:
-    """Refuse a model made for another forget request (a retrained reference, an oracle, a teacher).
-
-    A comparison against a model retrained without *other* samples is meaningless, so it is refused in one
-    line unless the user explicitly asks (``--allow-mismatch``).
-    """
-    got = meta.get("request")
-    if got == checksum or allow_mismatch:
-        return
-    what = f"forget request {str(got)[:12]}" if got else "no forget request (an original model)"
-    raise UnlearnkitError(f"{role} {path} was trained for {what}, not for request {checksum[:12]}; "
-                          "pass --allow-mismatch to compare anyway")

@@ -1,6 +1,8 @@
 """The ``unlearnkit`` command: train, make forget requests, retrain, unlearn, evaluate, bench.
 
-Every command is a few lines over a library function (``unlearnkit.shared.workflows`` / ``.bench``).
+Every command is a few lines over a library function (``unlearnkit.shared.workflows`` / ``.bench``): it checks
+its outputs against its inputs (``outputs.plan_outputs``) and the device before any work, then calls it.
+Options come from the one vocabulary (``cli_options``, docs/cli.md); earlier flag names are hidden aliases.
 """
 
 from __future__ import annotations
@@ -10,16 +12,57 @@ from typing import Annotated
 
 import typer
 
-from .cli_utils import echo_json, make_app, parse_int_list, run_app
+from .cli_options import (
+    batch_size_option,
+    check_fraction,
+    check_nonneg_float,
+    check_nonneg_int,
+    check_positive_int,
+    check_unit_interval,
+    checkpoint_option,
+    classes_option,
+    data_option,
+    data_root_option,
+    device_option,
+    download_option,
+    epochs_option,
+    lr_option,
+    model_option,
+    out_option,
+    overwrite_option,
+    param_option,
+    path_option,
+    quiet_option,
+    request_option,
+    seed_option,
+    threads_option,
+)
+from .cli_utils import echo_json, flag_aliases, make_app, parse_int_list, run_app
 
 app = make_app("unlearnkit", "Machine unlearning for vision models: train, forget, retrain, compare.\n\n"
                "Start with `unlearnkit train` (digits, offline) then `unlearnkit bench`.")
 
-DataOpt = Annotated[str, typer.Option("--data", help="Data set name (see `unlearnkit datasets`).")]
-RootOpt = Annotated[Path | None, typer.Option("--data-root", help="Folder holding the data set files.")]
-DownloadOpt = Annotated[bool, typer.Option("--download", help="Download the data set if missing (network).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto.")]
-OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
+DataOpt = Annotated[str, data_option()]
+RootOpt = Annotated[Path | None, data_root_option()]
+DownloadOpt = Annotated[bool, download_option()]
+DeviceOpt = Annotated[str, device_option()]
+OverwriteOpt = Annotated[bool, overwrite_option()]
+QuietOpt = Annotated[bool, quiet_option()]
+RequestOpt = Annotated[Path, request_option()]
+ReferenceOpt = Annotated[Path | None, path_option(
+    "--reference", "Model retrained for the same request (gold standard): adds the Avg. Gap to it.")]
+MismatchOpt = Annotated[bool, typer.Option(
+    "--allow-mismatch", help="Compare with a --reference made for another forget request anyway.")]
+ModelFileAliases = {"--model": "--checkpoint", "-m": "--checkpoint"}
+
+
+def _start(device: str, quiet: bool) -> None:
+    """Checks every command makes before loading anything: the device exists; --quiet silences bars."""
+    from .progress import set_quiet
+    from .workflows import resolve_device
+
+    resolve_device(device)
+    set_quiet(quiet)
 
 
 def _train_config(data: str, epochs, batch_size, lr, optimizer, weight_decay, schedule, warmup_epochs,
@@ -31,71 +74,87 @@ def _train_config(data: str, epochs, batch_size, lr, optimizer, weight_decay, sc
                           label_smoothing=label_smoothing, seed=seed, deterministic=deterministic or None)
 
 
-def _summary(meta: dict, out: Path) -> None:
+def _summary(meta: dict, out: Path, already: bool = False) -> None:
+    if already:
+        typer.echo(f"{out} is already complete with these settings: nothing to do "
+                   f"(test accuracy {meta['test_acc']:.2f}%)")
+        return
     typer.echo(f"test accuracy {meta['test_acc']:.2f}% after {meta['train_config']['epochs']} epochs "
                f"in {meta['seconds']:.1f}s -> {out}")
 
 
 @app.command()
 def train(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write.")] = Path("runs/original.pt"),
+    out: Annotated[Path, out_option("Checkpoint to write (written when training completes; epochs go to "
+                                    "<out>.partial, the epoch log to <out> with .log.jsonl).")] = Path(
+        "runs/original.pt"),
     data: DataOpt = "digits",
-    model: Annotated[str, typer.Option(help="Model name (see `unlearnkit models`).")] = "lenet5",
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the data set's recipe).")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Global batch size.")] = None,
-    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    model: Annotated[str, model_option()] = "lenet5",
+    epochs: Annotated[int | None, epochs_option("Epochs (>= 1; default: the data set's recipe).")] = None,
+    batch_size: Annotated[int | None, batch_size_option("Global batch size (>= 1).")] = None,
+    lr: Annotated[float | None, lr_option()] = None,
     optimizer: Annotated[str | None, typer.Option(help="sgd, adam or adamw.")] = None,
-    weight_decay: Annotated[float | None, typer.Option(help="Weight decay.")] = None,
+    weight_decay: Annotated[float | None, typer.Option(help="Weight decay (>= 0).",
+                                                       callback=check_nonneg_float)] = None,
     schedule: Annotated[str | None, typer.Option(help="cosine, multistep or constant.")] = None,
-    warmup_epochs: Annotated[int | None, typer.Option(help="Linear warm-up epochs.")] = None,
-    label_smoothing: Annotated[float | None, typer.Option(help="Label smoothing.")] = None,
+    warmup_epochs: Annotated[int | None, typer.Option(help="Linear warm-up epochs (>= 0).",
+                                                      callback=check_nonneg_int)] = None,
+    label_smoothing: Annotated[float | None, typer.Option(help="Label smoothing, in [0, 1).",
+                                                          callback=check_unit_interval)] = None,
     augment: Annotated[bool, typer.Option(help="Random crops (and flips where valid).")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of initialisation and data order.")] = 0,
+    seed: Annotated[int, seed_option("Seed of initialisation and data order (>= 0).")] = 0,
     deterministic: Annotated[bool, typer.Option(help="Deterministic kernels (slower on GPU).")] = False,
-    resume: Annotated[bool, typer.Option(help="Continue a killed run from its checkpoint.")] = False,
-    threads: Annotated[int | None, typer.Option(
-        help="torch CPU threads (default: 1 for small models on the CPU, else one per core).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a killed run with the same settings (<out>.partial).")
+                      ] = False,
+    threads: Annotated[int | None, threads_option(
+        "torch CPU threads (>= 1; default: 1 for small models on the CPU, else one per core).")] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
 ):
     """Train the ORIGINAL model (runs under `torchrun --nproc-per-node N` unchanged)."""
     from . import distributed as dist
     from .threads import apply_threads, choose_threads
-    from .workflows import load_data, train_model
+    from .workflows import load_data, plan_training, train_model
 
+    plan_training(out, resume=resume, overwrite=overwrite)
+    _start(device, quiet)
     apply_threads(choose_threads(threads, device, model))
-    dist.init_distributed()
     cfg = _train_config(data, epochs, batch_size, lr, optimizer, weight_decay, schedule, warmup_epochs,
                         label_smoothing, seed, deterministic)
+    dist.init_distributed()
     bundle = load_data(data, data_root, download, augment=augment)
-    _, meta, _ = train_model(bundle, model, cfg, out, device=device, resume=resume, overwrite=overwrite)
+    _, meta, result = train_model(bundle, model, cfg, out, device=device, resume=resume, overwrite=overwrite,
+                                  progress=False if quiet else None)
     if dist.is_main():
-        _summary(meta, out)
+        _summary(meta, out, result.already_complete)
     dist.cleanup()
 
 
 @app.command()
 def request(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Request file (JSON) to write.")],
+    out: Annotated[Path, out_option("Request file (JSON) to write.")],
     kind: Annotated[str, typer.Option(help="class, random, subclass or indices.")] = "class",
-    classes: Annotated[str | None, typer.Option(help="Class ids, e.g. '3' or '3,5' (class, subclass).")] = None,
-    fraction: Annotated[float | None, typer.Option(help="Fraction in (0, 1] (random, subclass).")] = None,
-    count: Annotated[int | None, typer.Option(help="Number of samples (random).")] = None,
+    classes: Annotated[str | None, classes_option("Class ids, e.g. '3' or '3,5' (class, subclass).")] = None,
+    fraction: Annotated[float | None, typer.Option(help="Fraction in (0, 1] (random, subclass).",
+                                                   callback=check_fraction)] = None,
+    count: Annotated[int | None, typer.Option(help="Number of samples (random; >= 1).",
+                                              callback=check_positive_int)] = None,
     pick: Annotated[str, typer.Option(help="random or last (subclass).")] = "random",
     index_file: Annotated[Path | None, typer.Option(help="Indices file (indices): JSON list or text.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of random draws.")] = 0,
+    seed: Annotated[int, seed_option("Seed of random draws (>= 0).")] = 0,
     data: DataOpt = "digits",
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     overwrite: OverwriteOpt = False,
 ):
     """Make a FORGET REQUEST: which training samples to forget, saved with a checksum."""
-    from .io import check_writable
+    from .outputs import check_output_file
     from .requests_cli import build_request
 
-    check_writable(out, overwrite)
+    check_output_file(out, overwrite, inputs={"--index-file": index_file})
     req = build_request(data, kind, parse_int_list(classes), fraction, count, pick, index_file, seed, data_root,
                         download)
     req.save(out, overwrite=overwrite)
@@ -103,70 +162,87 @@ def request(
 
 
 @app.command()
+@flag_aliases({"--original": "--checkpoint"})
 def retrain(
-    request_path: Annotated[Path, typer.Option("--request", "-r", help="Forget request file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Checkpoint to write.")] = Path("runs/retrained.pt"),
-    original: Annotated[Path | None, typer.Option(help="Original checkpoint: reuse its model and recipe.")] = None,
+    request_path: RequestOpt,
+    out: Annotated[Path, out_option("Checkpoint to write (as for `train`, also <out>.partial and a .log.jsonl "
+                                    "while training).")] = Path("runs/retrained.pt"),
+    original: Annotated[Path | None, checkpoint_option(
+        "The ORIGINAL checkpoint: the retrain reuses its model, data set and recipe.")] = None,
     data: DataOpt = "digits",
-    model: Annotated[str, typer.Option(help="Model name when no --original is given.")] = "lenet5",
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the original's / the recipe).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    resume: Annotated[bool, typer.Option(help="Continue a killed run.")] = False,
+    model: Annotated[str, model_option("Architecture when no --checkpoint is given.")] = "lenet5",
+    epochs: Annotated[int | None, epochs_option("Epochs (>= 1; default: the original's / the recipe).")] = None,
+    seed: Annotated[int, seed_option()] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue a killed run with the same settings and request.")
+                      ] = False,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
 ):
     """RETRAIN from scratch on the retain set only: the gold standard every method is compared with."""
     from . import distributed as dist
-    from .workflows import retrain_from_request
+    from .workflows import plan_training, retrain_from_request
 
+    plan_training(out, resume=resume, overwrite=overwrite, inputs={"--request": request_path, "--checkpoint": original})
+    _start(device, quiet)
     dist.init_distributed()
     meta = retrain_from_request(request_path, out, original=original, data=data, model=model, epochs=epochs,
                                 seed=seed, resume=resume, data_root=data_root, download=download, device=device,
-                                overwrite=overwrite)
+                                overwrite=overwrite, progress=False if quiet else None)
     if dist.is_main():
-        _summary(meta, out)
+        _summary(meta, out, meta.get("already_complete", False))
     dist.cleanup()
 
 
 @app.command()
+@flag_aliases(ModelFileAliases)
 def unlearn(
     method: Annotated[str, typer.Option(help="Method name (see `unlearnkit methods`).")],
-    model_path: Annotated[Path, typer.Option("--model", "-m", help="Original checkpoint.")],
-    request_path: Annotated[Path, typer.Option("--request", "-r", help="Forget request file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Unlearned checkpoint to write.")],
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Hyper-parameter key=value.")] = None,
-    reference: Annotated[Path | None, typer.Option(help="Retrained checkpoint for the Avg. Gap.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    model_path: Annotated[Path, checkpoint_option("The ORIGINAL checkpoint to unlearn from.")],
+    request_path: RequestOpt,
+    out: Annotated[Path, out_option("Unlearned checkpoint to write; its JSON report goes beside it "
+                                    "(<out> with .json).")],
+    param: Annotated[list[str] | None, param_option("Method hyper-parameter key=value, typed by the method "
+                                                    "(repeatable; see `unlearnkit methods`).")] = None,
+    reference: ReferenceOpt = None,
+    allow_mismatch: MismatchOpt = False,
+    seed: Annotated[int, seed_option()] = 0,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
     overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
 ):
     """UNLEARN with one method and report UA / RA / TA / MIA / RTE (JSON beside the checkpoint)."""
     from .workflows import unlearn_and_evaluate
 
+    _start(device, quiet)
     report = unlearn_and_evaluate(method, model_path, request_path, out, params=_params(param), reference=reference,
                                   seed=seed, data_root=data_root, download=download, device=device,
-                                  overwrite=overwrite)
+                                  overwrite=overwrite, allow_mismatch=allow_mismatch)
     echo_json(report)
 
 
 @app.command("evaluate")
+@flag_aliases(ModelFileAliases)
 def evaluate_cmd(
-    model_path: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint to evaluate.")],
-    request_path: Annotated[Path, typer.Option("--request", "-r", help="Forget request file.")],
-    reference: Annotated[Path | None, typer.Option(help="Retrained checkpoint for the Avg. Gap.")] = None,
+    model_path: Annotated[Path, checkpoint_option("Checkpoint to evaluate.")],
+    request_path: RequestOpt,
+    reference: ReferenceOpt = None,
+    allow_mismatch: MismatchOpt = False,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
 ):
     """EVALUATE a checkpoint on a forget request: UA, RA, TA, MIA (and Avg. Gap to --reference)."""
     from .workflows import evaluate_checkpoint
 
+    _start(device, quiet)
     echo_json(evaluate_checkpoint(model_path, request_path, reference=reference, data_root=data_root,
-                                  download=download, device=device))
+                                  download=download, device=device, allow_mismatch=allow_mismatch))
 
 
 def _params(items: list[str] | None, nested: bool = False) -> dict:

@@ -89,6 +89,13 @@ def check_fraction(value: float | None) -> float | None:
     return value
 
 
+def check_unit_interval(value: float | None) -> float | None:
+    """[0, 1): label smoothing, dropout-like rates."""
+    if value is not None and not (math.isfinite(value) and 0 <= value < 1):
+        raise _bad(value, "must be a number in [0, 1)")
+    return value
+
+
 def check_device(value: str | None) -> str | None:
     if value is not None and not _DEVICE.match(value.strip()):
         raise _bad(value, "use auto, cpu, cuda, cuda:N or mps")

@@ -64,7 +64,8 @@ class _Group(TyperGroup):
             ctx = getattr(err, "ctx", None)
             if ctx is not None and isinstance(err, _click.exceptions.UsageError):
                 hint = f" (see '{ctx.command_path} --help')"
-            typer.echo(f"Error: {_one_line(err.format_message())}{hint}", err=True)
+            got = _given_value(args, err)
+            typer.echo(f"Error: {_one_line(err.format_message())}{got}{hint}", err=True)
             sys.exit(EXIT_USER_ERROR)
         except typer.Abort:
             typer.echo("Aborted.", err=True)
@@ -101,6 +102,20 @@ class _Group(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         # Keep the order in which commands were declared: it tells the workflow.
         return list(self.commands)
+
+
+def _given_value(args: Any, err: Exception) -> str:
+    """`` (got 'VALUE')`` for a bad option value whose message does not name it (typer's own int/float
+    conversion errors do not), so that every error line names the bad value."""
+    param = getattr(err, "param", None)
+    opts = list(getattr(param, "opts", []) or []) + list(getattr(param, "secondary_opts", []) or [])
+    tokens = list(sys.argv[1:] if args is None else args)
+    for i, tok in enumerate(tokens):
+        flag, eq, value = str(tok).partition("=")
+        if flag in opts and (eq or i + 1 < len(tokens)):
+            value = value if eq else str(tokens[i + 1])
+            return "" if value in err.format_message() else f" (got {value!r})"
+    return ""
 
 
 def rewrite_aliases(args: list[str], aliases: Mapping[str, str]) -> list[str]:

@@ -11,7 +11,10 @@ import io as _io
 import json
 import math
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -114,10 +117,37 @@ def load_torch(path: str | os.PathLike, md5: str | None = None, map_location: An
     if md5:
         verify_md5(path, md5)
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises many types for corrupt or unsafe files
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UnlearnkitError(f"cannot load {path}: {first}") from None
+        raise UnlearnkitError(describe_load_error(path, err)) from None
+
+
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def describe_load_error(path: str | os.PathLike, err: BaseException) -> str:
+    """Our own one line for a torch file that cannot be loaded.
+
+    torch's message for a refused pickle advises ``weights_only=False``, which would run the file's code: we
+    never repeat it, and name the global the pickle asked for, which is what shows a file is hostile.
+    """
+    text = str(err)
+    if isinstance(err, pickle.UnpicklingError) or "Weights only load failed" in text:
+        m = _GLOBAL.search(text)
+        if m:
+            return (f"refused: the pickle in {path} references {m.group(1)}, which weights-only loading does not "
+                    "allow")
+        detail = text.split("WeightsUnpickler error:")[-1].split("Check the documentation")[0] \
+            if "WeightsUnpickler error:" in text else ""
+        detail = " ".join(detail.split())[:120]
+        return (f"refused: the pickle in {path} holds something weights-only loading does not allow"
+                + (f" ({detail})" if detail else ""))
+    if "zip archive" in text or "central directory" in text or isinstance(err, (EOFError, KeyError)):
+        return f"cannot load {path}: not a PyTorch file, or a truncated one"
+    first = " ".join(text.split(". ")[0].split()) if text.strip() else type(err).__name__
+    return f"cannot load {path}: {first[:200]}"
 
 
 def file_md5(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

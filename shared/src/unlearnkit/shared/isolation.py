@@ -143,7 +143,9 @@ def _child(conn, fn, args, kwargs, device, threads) -> None:
     cuda = device is not None and torch.device(device).type == "cuda"
     try:
         if cuda:
-            torch.cuda.set_device(torch.device(device))
+            dev = torch.device(device)
+            if dev.index is not None:  # plain "cuda" means the current device; set_device needs an index
+                torch.cuda.set_device(dev)
             torch.cuda.reset_peak_memory_stats()
         else:
             _reset_hwm()

@@ -11,6 +11,17 @@ from contextlib import contextmanager
 
 from . import distributed as dist
 
+_QUIET = {"on": False}
+
+
+def set_quiet(quiet: bool = True) -> None:
+    """``--quiet``: no progress bar anywhere in this process, whatever the terminal."""
+    _QUIET["on"] = bool(quiet)
+
+
+def is_quiet() -> bool:
+    return _QUIET["on"]
+
 
 def _fields_text(fields: dict) -> str:
     return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
@@ -23,7 +34,7 @@ def progress_bar(description: str, total: int | None = None, *,
     from rich.console import Console
 
     console = Console(stderr=True)
-    show = (console.is_terminal if enabled is None else enabled) and dist.is_main() and total != 0
+    show = (console.is_terminal and not is_quiet() if enabled is None else enabled) and dist.is_main() and total != 0
     if not show:
         yield lambda n=1, **_: None
         return

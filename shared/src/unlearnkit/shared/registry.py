@@ -17,6 +17,21 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
         self._aliases: dict[str, str] = {}
+        self._families: list[Callable[[str], T | None]] = []
+
+    def register_family(self, make: Callable[[str], T | None]) -> Callable[[str], T | None]:
+        """Names built on demand (e.g. ``synthetic-imagenet-100x50``): ``make(name)`` returns the object for a
+        name of its family, or None. A name is registered the first time it is looked up."""
+        self._families.append(make)
+        return make
+
+    def _from_family(self, key: str) -> bool:
+        for make in self._families:
+            obj = make(key)
+            if obj is not None:
+                self._items[key] = obj
+                return True
+        return False
 
     def register(self, name: str, obj: T | None = None, *, aliases: Iterable[str] = (), overwrite: bool = False):
         """Register ``obj`` under ``name``; without ``obj`` this is a decorator."""
@@ -41,7 +56,7 @@ class Registry(Generic[T]):
     def resolve(self, name: str) -> str:
         key = self._norm(name)
         key = self._aliases.get(key, key)
-        if key not in self._items:
+        if key not in self._items and not self._from_family(key):
             raise UnlearnkitError(f"unknown {self.kind} {name!r}; choose from: {', '.join(self.names())}")
         return key
 
@@ -58,7 +73,7 @@ class Registry(Generic[T]):
         if not isinstance(name, str):
             return False
         key = self._norm(name)
-        return key in self._items or key in self._aliases
+        return key in self._items or key in self._aliases or self._from_family(key)
 
     def __len__(self) -> int:
         return len(self._items)

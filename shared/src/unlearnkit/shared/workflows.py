@@ -25,6 +25,9 @@ DEFAULT_RECIPES: dict[str, dict] = {
     "mnist": {"epochs": 20, "batch_size": 128, "lr": 0.05},
     "fashionmnist": {"epochs": 30, "batch_size": 128, "lr": 0.05},
     "cifar10": {"epochs": 182, "batch_size": 256, "lr": 0.1, "schedule": "multistep", "milestones": (91, 136)},
+    # synthetic data exist to time code at real shapes: a few epochs learn them
+    "synthetic-cifar10": {"epochs": 3, "batch_size": 128, "lr": 0.05},
+    "synthetic-imagenet": {"epochs": 3, "batch_size": 64, "lr": 0.05},
     "cifar100": {"epochs": 182, "batch_size": 256, "lr": 0.1, "schedule": "multistep", "milestones": (91, 136)},
 }
 
@@ -74,6 +77,39 @@ def classifier_snapshot(model: nn.Module) -> dict:
     return {"weight": head.weight.detach().cpu().clone(), "bias": head.bias.detach().cpu().clone()}
 
 
+def training_outputs(out: str | os.PathLike) -> dict[str, Path]:
+    """Every file a training run writes: the finished checkpoint, its resumable partial state, the epoch log."""
+    out = Path(out)
+    return {"--out": out, "partial": partial_path(out), "log": out.with_suffix(".log.jsonl")}
+
+
+def plan_training(out: str | os.PathLike, *, resume: bool = False, overwrite: bool = False,
+                  inputs: dict | None = None) -> dict[str, Path]:
+    """Check a training run's outputs before any work (see ``outputs.plan_outputs``).
+
+    Without ``resume`` every output must be new or ``overwrite`` given; a leftover ``.partial`` of a killed
+    run is named so that the user can choose ``--resume``. With ``resume`` the partial and the log are the
+    run's own; whether the finished ``out`` may be touched is decided by :func:`train_model`.
+    """
+    from .outputs import plan_outputs
+
+    paths = training_outputs(out)
+    if not resume and paths["partial"].exists() and not overwrite:
+        raise UnlearnkitError(f"{paths['partial']} holds a killed run of {out}: pass --resume to continue it or "
+                              "--overwrite to start afresh")
+    plan_outputs({"--out": paths["--out"]}, inputs=inputs,
+                 overwrite=overwrite or (resume and is_complete(paths["--out"])))
+    plan_outputs({"--out (partial)": paths["partial"], "--out (log)": paths["log"]}, inputs=inputs,
+                 overwrite=overwrite or resume)
+    return paths
+
+
+def _run_meta(data: DataBundle, request: ForgetRequest | None) -> dict:
+    return {"dataset": data.train.info.name, "dataset_size": len(data.train),
+            "request": request.checksum if request else None, "request_kind": request.kind if request else None,
+            "role": "retrained" if request else "original"}
+
+
 def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | os.PathLike, *,
                 request: ForgetRequest | None = None, device: str | None = None, resume: bool = False,
                 overwrite: bool = False, progress: bool | None = None, model_kwargs: dict | None = None,
@@ -82,35 +118,45 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
 
     Epochs are checkpointed to ``out.partial``; ``out`` itself is written once, when training completed
     (``meta["complete"] = True``), and the partial file is then removed. A killed run leaves an existing
-    ``out`` untouched, even under ``overwrite``. ``resume`` continues ``out.partial`` when there is one, else returns a finished
-    ``out`` as it is.
+    ``out`` untouched, even under ``overwrite``.
+
+    ``resume`` continues ``out.partial`` only when it is the same run (model, data set, request and every
+    training setting, see ``train.resume_mismatch``), and refuses otherwise. Without a partial, a finished
+    ``out`` of the same run is returned as it is (``result.already_complete``); a finished ``out`` of another
+    run is refused. A finished ``out`` is never replaced without ``overwrite``.
     """
+    from .train.loop import check_model_fits, resume_mismatch
+
     out = Path(out)
     partial = partial_path(out)
-    if resume and not partial.exists() and is_complete(out):
-        # A finished run: nothing left to train (a config-match check for resuming belongs in train.loop).
-        model, meta = load_model(out)
-        history = list(meta.get("history", []))
-        return model, meta, FitResult(history=history, resumed_from=len(history), completed=True)
-    if not resume:
+    torch.manual_seed(cfg.seed)
+    model = build_model_for(data.train, model_name, **(model_kwargs or {}))
+    meta = {**_run_meta(data, request), "init_classifier": classifier_snapshot(model)}
+    if out.exists() and (not resume or not partial.exists()):
+        if resume and is_complete(out):
+            from .checkpoint import read_checkpoint
+
+            finished = read_checkpoint(out)
+            problem = resume_mismatch(finished, cfg, model.model_config, meta)
+            if problem:
+                raise UnlearnkitError(f"{out} is a finished run, but {problem}; choose another --out, or pass "
+                                      "--overwrite without --resume to replace it")
+            done, done_meta = load_model(out)
+            history = list(done_meta.get("history", []))
+            return done, done_meta, FitResult(history=history, resumed_from=len(history), completed=True,
+                                              already_complete=True)
         check_writable(out, overwrite)
-        if partial.exists() and dist.is_main():
-            partial.unlink()  # a fresh run must not continue a stale one
+    elif out.exists() and not overwrite:  # resuming a partial run would replace the finished out at its end
+        raise UnlearnkitError(f"{out} already exists; resuming {partial} would replace it at the end: pass "
+                              "--overwrite to allow that")
+    if not resume and dist.is_main():
+        partial.unlink(missing_ok=True)  # a fresh run must not continue a stale one (--overwrite was checked)
     dev = resolve_device(device)
     train_set = data.train_aug
     if request is not None:
         splits = make_splits(request, data.train, data.test)
         train_set = data.train_aug.subset(splits.retain.source_indices)
-    torch.manual_seed(cfg.seed)
-    model = build_model_for(data.train, model_name, **(model_kwargs or {}))
-    meta = {
-        "dataset": data.train.info.name,
-        "dataset_size": len(data.train),
-        "request": request.checksum if request else None,
-        "request_kind": request.kind if request else None,
-        "role": "retrained" if request else "original",
-        "init_classifier": classifier_snapshot(model),
-    }
+    check_model_fits(model, train_set)
     log_path = out.with_suffix(".log.jsonl")
     if log_path.exists() and not resume and dist.is_main():
         log_path.unlink()
@@ -125,6 +171,16 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
         partial.unlink(missing_ok=True)
     dist.barrier()
     return model, meta, result
+
+
+def load_finished(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """``load_model`` for a model a command acts on: an unfinished run (a ``.partial`` file, or a checkpoint
+    whose meta says ``complete: False``) is refused, so a killed run is never evaluated as if it were done."""
+    model, meta = load_model(path)
+    if meta.get("complete") is False:
+        raise UnlearnkitError(f"{path} is an unfinished training run (epoch {int(meta.get('epoch', -1)) + 1} of "
+                              f"{(meta.get('train_config') or {}).get('epochs', '?')}); finish it with --resume")
+    return model, meta
 
 
 def load_checkpoint_for(path: str | os.PathLike, data: DataBundle | None = None) -> tuple[nn.Module, dict]:
@@ -142,76 +198,108 @@ def retrain_from_request(request_path, out, *, original=None, data: str = "digit
                          epochs: int | None = None, seed: int = 0, resume: bool = False, data_root=None,
                          download: bool = False, device: str | None = None, overwrite: bool = False,
                          progress: bool | None = None) -> dict:
-    """Retrain without the request's samples, reusing the original's model and recipe when given."""
+    """Retrain without the request's samples, reusing the original's model and recipe when given.
+
+    Returns the checkpoint's meta plus ``already_complete`` (``resume`` found this very run finished).
+    """
     model_kwargs: dict = {}
     if original is not None:
-        _, ometa = load_model(original)
+        omodel, ometa = load_finished(original)
         cfg_dict = dict(ometa.get("train_config") or {})
         data = ometa.get("dataset", data)
-        from .checkpoint import read_checkpoint
-
-        mcfg = read_checkpoint(original)["model_config"]
+        mcfg = omodel.model_config  # validated by load_model: only the model's allowed arguments
         model, model_kwargs = mcfg["name"], dict(mcfg.get("kwargs", {}))
         cfg = TrainConfig.from_dict({**cfg_dict, "seed": seed, **({"epochs": epochs} if epochs else {})})
     else:
         cfg = default_config(data, epochs=epochs, seed=seed)
     bundle = load_data(data, data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
-    _, meta, _ = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
-                             overwrite=overwrite, progress=progress, model_kwargs=model_kwargs, description="retrain")
-    return meta
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                           train=bundle.train)
+    _, meta, result = train_model(bundle, model, cfg, out, request=req, device=device, resume=resume,
+                                  overwrite=overwrite, progress=progress, model_kwargs=model_kwargs,
+                                  description="retrain")
+    return {**meta, "already_complete": result.already_complete}
 
 
 def _context(model_path, request_path, data_root, download, device, seed=0):
     from .methods import UnlearnContext
 
-    model, meta = load_model(model_path)
-    bundle = load_data(meta.get("dataset", "digits"), data_root, download)
-    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
     dev = resolve_device(device)
+    model, meta = load_finished(model_path)
+    bundle = load_data(meta.get("dataset", "digits"), data_root, download)
+    req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train),
+                             train=bundle.train)
     splits = splits_for(req, bundle)
     ctx = UnlearnContext.from_splits(splits, req, model, device=dev, seed=seed, meta=meta)
     return model, meta, req, splits, ctx
 
 
-def evaluate_checkpoint(model_path, request_path, *, reference=None, data_root=None, download=False,
-                        device=None) -> dict:
+def load_reference(reference, request: ForgetRequest, *, allow_mismatch: bool = False) -> nn.Module:
+    """The retrained model to compare with, refused (unless ``allow_mismatch``) when it was retrained for
+    another forget request, or is an original model: an Avg. Gap against it would mean nothing."""
+    from .checkpoint import check_same_request
+
+    ref_model, ref_meta = load_finished(reference)
+    check_same_request(ref_meta, request.checksum, reference, allow_mismatch=allow_mismatch)
+    return ref_model
+
+
+def _compare(report: dict, metrics: dict, ref_model: nn.Module | None, splits: Splits, device) -> dict:
     from .evaluation import METRIC_KEYS, evaluate_unlearning
     from .metrics import avg_gap
 
-    model, _, req, splits, ctx = _context(model_path, request_path, data_root, download, device)
-    metrics = evaluate_unlearning(model, splits, ctx.device)
-    report = {"model": str(model_path), "request": req.checksum, "metrics": metrics}
-    if reference is not None:
-        ref_model, _ = load_model(reference)
-        ref = evaluate_unlearning(ref_model, splits, ctx.device)
+    if ref_model is not None:
+        ref = evaluate_unlearning(ref_model, splits, device)
         report["reference"] = ref
         report["AvgGap"] = avg_gap(metrics, ref, keys=METRIC_KEYS)
     return report
 
 
+def evaluate_checkpoint(model_path, request_path, *, reference=None, data_root=None, download=False,
+                        device=None, allow_mismatch: bool = False) -> dict:
+    """UA / RA / TA / MIA of a checkpoint on a forget request, and the Avg. Gap to ``reference`` (a model
+    retrained for the same request; see :func:`load_reference`)."""
+    from .evaluation import evaluate_unlearning
+
+    model, _, req, splits, ctx = _context(model_path, request_path, data_root, download, device)
+    ref_model = load_reference(reference, req, allow_mismatch=allow_mismatch) if reference is not None else None
+    metrics = evaluate_unlearning(model, splits, ctx.device)
+    report = {"model": str(model_path), "request": req.checksum, "metrics": metrics}
+    return _compare(report, metrics, ref_model, splits, ctx.device)
+
+
+def unlearn_outputs(out: str | os.PathLike) -> dict[str, Path]:
+    """The files ``unlearn`` writes: the unlearned checkpoint and its JSON report beside it."""
+    out = Path(out)
+    return {"--out": out, "--out (report)": out.with_suffix(".json")}
+
+
 def unlearn_and_evaluate(method: str, model_path, request_path, out, *, params: dict | None = None, reference=None,
-                         seed: int = 0, data_root=None, download=False, device=None, overwrite=False) -> dict:
-    """Run one method on a saved original and request; write the unlearned checkpoint and a JSON report."""
-    from .evaluation import METRIC_KEYS, evaluate_unlearning
+                         seed: int = 0, data_root=None, download=False, device=None, overwrite=False,
+                         allow_mismatch: bool = False) -> dict:
+    """Run one method on a saved original and request; write the unlearned checkpoint and a JSON report.
+
+    Every output is checked against every input before any work (``outputs.plan_outputs``): the report
+    sidecar ``<out>.json`` may not be the request, and nothing existing is replaced without ``overwrite``.
+    """
+    from .evaluation import evaluate_unlearning
     from .io import save_json
     from .methods import get_method, run_method
-    from .metrics import avg_gap
+    from .outputs import plan_outputs
 
-    out = Path(out)
-    check_writable(out, overwrite)
-    model, meta, req, splits, ctx = _context(model_path, request_path, data_root, download, device, seed)
+    paths = plan_outputs(unlearn_outputs(out), overwrite=overwrite,
+                         inputs={"--checkpoint": model_path, "--request": request_path, "--reference": reference})
     spec = get_method(method)
-    unlearned, rte = run_method(spec.name, model, ctx, params=spec.make_params(params or {}))
+    typed = spec.make_params(params or {})
+    model, meta, req, splits, ctx = _context(model_path, request_path, data_root, download, device, seed)
+    ref_model = load_reference(reference, req, allow_mismatch=allow_mismatch) if reference is not None else None
+    unlearned, rte = run_method(spec.name, model, ctx, params=typed)
     metrics = evaluate_unlearning(unlearned, splits, ctx.device)
     report = {"method": spec.name, "model": str(model_path), "request": req.checksum, "metrics": metrics,
               "rte": rte, "seed": seed, "params": params or {}}
-    if reference is not None:
-        ref_model, _ = load_model(reference)
-        ref = evaluate_unlearning(ref_model, splits, ctx.device)
-        report["reference"] = ref
-        report["AvgGap"] = avg_gap(metrics, ref, keys=METRIC_KEYS)
-    save_model(out, unlearned, meta={**{k: v for k, v in meta.items() if k != "history"}, "role": "unlearned",
-                                     "method": spec.name, "request": req.checksum, "report": report})
-    save_json(out.with_suffix(".json"), report)
+    _compare(report, metrics, ref_model, splits, ctx.device)
+    save_model(paths["--out"], unlearned, meta={**{k: v for k, v in meta.items() if k != "history"},
+                                                "role": "unlearned", "method": spec.name, "request": req.checksum,
+                                                "report": report})
+    save_json(paths["--out (report)"], report)
     return report

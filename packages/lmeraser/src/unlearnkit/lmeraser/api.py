@@ -1,9 +1,10 @@
 """The operations behind the CLI, as importable functions: train, erase, evaluate.
 
 Files: a checkpoint (``.pt``, see :mod:`.state`) per model; ``train`` writes ``<out>.json`` with its
-figures and ``erase`` writes ``<out>.erase.json`` (the erase record). Every write is atomic, refuses to
-replace an existing file without ``overwrite``, and happens on rank 0 only; erase never writes to the
-checkpoint it started from.
+figures and ``erase`` writes ``<out>.erase.json`` (the erase record). Every output path is checked with
+``unlearnkit.shared.outputs.plan_outputs`` before any data or model is loaded (no output may be an input,
+two outputs may not share a path, nothing existing is replaced without ``overwrite``); every write is atomic
+and happens on rank 0 only; erase never writes to the checkpoint it started from.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 from unlearnkit.shared import distributed as dist
-from unlearnkit.shared.data import ForgetRequest, load_dataset, read_index_file
+from unlearnkit.shared.data import ForgetRequest, load_dataset
 from unlearnkit.shared.errors import UnlearnkitError
-from unlearnkit.shared.io import check_writable, file_md5, save_json
+from unlearnkit.shared.io import file_md5, save_json
+from unlearnkit.shared.outputs import plan_outputs
+from unlearnkit.shared.workflows import resolve_device as _resolve_device
 
 from . import engine
 from .config import LMEraserConfig
@@ -30,11 +33,11 @@ __all__ = ["train_model", "erase_samples", "evaluate_checkpoint", "test_accuracy
 
 
 def resolve_device(device: str | None = None) -> torch.device:
-    if device:
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda", dist.local_rank() if dist.is_distributed() else 0)
-    return torch.device("cpu")
+    """``auto``/None: this rank's GPU when there is one, else the CPU; a bad name is a one-line error."""
+    dev = _resolve_device(device or "auto")
+    if dev.type == "cuda" and dev.index is None and dist.is_distributed():
+        dev = torch.device("cuda", dist.local_rank())
+    return dev
 
 
 def record_path(out: str | Path, suffix: str) -> Path:
@@ -66,11 +69,13 @@ def train_model(cfg: LMEraserConfig, *, out: str | Path, overwrite: bool = False
                 md5: str | None = None, public_size: int | None = None, device: str | None = None,
                 num_gpus: int | None = None, progress: bool = True, download: bool = False) -> tuple[LMEraserState, dict[str, Any]]:
     """Train every cluster and save the checkpoint plus ``<out>.json`` (figures)."""
-    _start_distributed(num_gpus)
     out = Path(out)
     summary_path = record_path(out, ".json")
-    check_writable(out, overwrite)
-    check_writable(summary_path, overwrite)
+    plan_outputs({"--out": out, "summary": summary_path}, inputs={"--checkpoint": checkpoint},
+                 overwrite=overwrite)
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise UnlearnkitError(f"--checkpoint {checkpoint}: backbone weights not found")
+    _start_distributed(num_gpus)
     dev = resolve_device(device)
     if download:  # rank 0 fetches, the others wait, so no two processes write the same files
         if dist.is_main():
@@ -90,23 +95,26 @@ def train_model(cfg: LMEraserConfig, *, out: str | Path, overwrite: bool = False
         "config": cfg.to_dict(), "backbone": state.backbone,
     }
     if dist.is_main():
-        state.save(out, overwrite=overwrite)
+        state.save(out, overwrite=True)  # checked before the work; atomic
         save_json(summary_path, summary)
     dist.barrier()
     return state, summary
 
 
-def read_erase_ids(*, ids_file: str | None, request: str | None, state: LMEraserState, prep: Prepared,
-                   ignore_public: bool = False) -> tuple[np.ndarray, list[int]]:
-    """The ids to erase, from an index file or a forget request; public ids are refused unless
-    ``ignore_public`` (then they are dropped and reported)."""
+def read_erase_ids(*, request: str | Path | None, state: LMEraserState, prep: Prepared | None = None,
+                   ignore_public: bool = False, ids_file: str | Path | None = None,
+                   train=None) -> tuple[np.ndarray, list[int]]:
+    """The ids to erase, from a forget request or a plain index file (``ForgetRequest.from_file``: checked
+    against the training set ``train``, or ``prep``'s, out-of-range ids refused); public ids are refused
+    unless ``ignore_public`` (then they are dropped and reported)."""
     if (ids_file is None) == (request is None):
-        raise UnlearnkitError("give exactly one of --ids FILE or --request FILE")
-    if ids_file is not None:
-        ids = np.asarray(read_index_file(ids_file), dtype=np.int64)
-    else:
-        req = ForgetRequest.load(request, dataset=prep.pipeline["dataset"], dataset_size=len(prep.train_set))
-        ids = np.asarray(req.indices, dtype=np.int64)
+        raise UnlearnkitError("give exactly one of --request FILE or --ids FILE")
+    if train is None:
+        if prep is None:
+            raise UnlearnkitError("read_erase_ids needs the training set (train=) or a Prepared (prep=)")
+        train = prep.train_set
+    req = ForgetRequest.from_file(train, request if request is not None else ids_file)
+    ids = np.asarray(req.indices, dtype=np.int64)
     skipped: list[int] = []
     if ignore_public:
         public = np.isin(ids, state.public_ids)
@@ -115,22 +123,30 @@ def read_erase_ids(*, ids_file: str | None, request: str | None, state: LMEraser
     return ids, skipped
 
 
-def erase_samples(checkpoint: str | Path, *, out: str | Path, ids_file: str | None = None,
-                  request: str | None = None, overwrite: bool = False, ignore_public: bool = False,
+def erase_samples(checkpoint: str | Path, *, out: str | Path, ids_file: str | Path | None = None,
+                  request: str | Path | None = None, overwrite: bool = False, ignore_public: bool = False,
                   device: str | None = None, num_gpus: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Retrain the clusters that hold the ids; write a new checkpoint and ``<out>.erase.json``."""
-    _start_distributed(num_gpus)
     checkpoint, out = Path(checkpoint), Path(out)
-    if out.resolve() == checkpoint.resolve():
-        raise UnlearnkitError("erase never modifies its input checkpoint: give another --out path")
     rec_path = record_path(out, ".erase.json")
-    check_writable(out, overwrite)
-    check_writable(rec_path, overwrite)
+    if (ids_file is None) == (request is None):
+        raise UnlearnkitError("give exactly one of --request FILE or --ids FILE")
+    source = request if request is not None else ids_file
+    if out.exists() and out.resolve() == checkpoint.resolve():
+        raise UnlearnkitError(f"--out {out}: erase never modifies its input checkpoint; give another --out path")
+    plan_outputs({"--out": out, "erase record": rec_path}, inputs={"--checkpoint": checkpoint, "--request": source},
+                 overwrite=overwrite)
+    if not Path(source).is_file():
+        raise UnlearnkitError(f"--request {source}: file not found")
+    _start_distributed(num_gpus)
     dev = resolve_device(device)
     state = LMEraserState.load(checkpoint)
+    # The request is read against the training set before the (possibly large) backbone is loaded.
+    if not state.pipeline.get("dataset"):
+        raise UnlearnkitError(f"{checkpoint} does not say which data set it was trained on")
+    native = load_dataset(state.pipeline["dataset"], "train", root=state.pipeline.get("base_dir"))
+    ids, skipped = read_erase_ids(request=source, state=state, train=native, ignore_public=ignore_public)
     prep = prepare_from_checkpoint(state.pipeline, state.backbone, device=dev)
-    ids, skipped = read_erase_ids(ids_file=ids_file, request=request, state=state, prep=prep,
-                                  ignore_public=ignore_public)
     new, record = engine.erase(state, ids, prep.backbone, prep.store, device=dev, progress=progress)
     record.update({
         "source_checkpoint": str(checkpoint), "source_md5": file_md5(checkpoint), "checkpoint": str(out),
@@ -138,7 +154,7 @@ def erase_samples(checkpoint: str | Path, *, out: str | Path, ids_file: str | No
         "world_size": dist.world_size(),
     })
     if dist.is_main():
-        new.save(out, overwrite=overwrite)
+        new.save(out, overwrite=True)  # checked before the work; atomic
         save_json(rec_path, record)
     dist.barrier()
     return record

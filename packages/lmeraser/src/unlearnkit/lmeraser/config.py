@@ -34,7 +34,7 @@ class LMEraserConfig:
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
-            raise UnlearnkitError("--num-epochs and --batch-size must be >= 1")
+            raise UnlearnkitError("--epochs and --batch-size must be >= 1")
         if self.lr <= 0:
             raise UnlearnkitError("--lr must be > 0")
 

@@ -90,4 +90,11 @@ class LMEraserState:
 
     @classmethod
     def load(cls, path: str | Path) -> LMEraserState:
-        return cls.from_checkpoint(load_torch(path))
+        """Read a checkpoint as data (``weights_only``); a foreign, truncated or edited file is one error line."""
+        ck = load_torch(path)
+        try:
+            return cls.from_checkpoint(ck)
+        except UnlearnkitError as err:
+            raise UnlearnkitError(f"{path}: {err}") from None
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as err:
+            raise UnlearnkitError(f"{path} is a damaged LMEraser checkpoint ({type(err).__name__}: {err})") from None

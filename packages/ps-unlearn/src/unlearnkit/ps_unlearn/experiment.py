@@ -2,12 +2,15 @@
 
 Every artefact lives under ``out_dir`` with a name that says what it is (model type, experiment id and the
 forget request's checksum), so repeated runs find the original and the retrained model again instead of
-training them twice, and never silently overwrite results (``overwrite``).
+training them twice, and never silently overwrite results (``overwrite``). Every flag and input file is
+checked, and every output path planned (``unlearnkit.shared.outputs.plan_outputs``), before a model is
+loaded or trained.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from unlearnkit.shared.checkpoint import load_model, read_checkpoint, save_model
+from unlearnkit.shared.checkpoint import check_same_request, load_model, read_checkpoint, save_model
 from unlearnkit.shared.data import ForgetRequest, LabeledDataset, Splits, load_dataset, make_splits
 from unlearnkit.shared.errors import UnlearnkitError
-from unlearnkit.shared.io import check_writable, save_json
+from unlearnkit.shared.io import save_json
 from unlearnkit.shared.metrics import RTEMeter, avg_gap, mia_efficacy, unlearning_accuracies
+from unlearnkit.shared.outputs import plan_outputs
 from unlearnkit.shared.registry import Registry
+from unlearnkit.shared.workflows import resolve_device
 
 from .decomposition import resolve_solver
 from .naive import NaivePSParams, init_classifier_weight, naive_prototype_surgery
@@ -36,17 +41,17 @@ __all__ = ["ExperimentOptions", "Experiment", "METHODS", "run_experiment", "trai
 class ExperimentOptions:
     """Everything one experiment depends on; the CLI fills it from flags."""
 
-    model_type: str = "DIGITS"
+    model_type: str = "DIGITS"  # the CLI's --data
     expid: int = 0
-    seed: int = 209
+    seed: int = 0  # the paper used 209 (--seed 209)
     ratio: float = 0.1
-    forget_class: int = 1
+    forget_class: int = 1  # the CLI's --classes
     pick: str = "random"
-    index_file: str | None = None
-    out_dir: str = "runs/ps-unlearn"
+    index_file: str | None = None  # the CLI's --request: a forget request file or a list of indices
+    out_dir: str = "runs/ps-unlearn"  # the CLI's --out
     data_root: str | None = None
     download: bool = False
-    device: str = "cpu"
+    device: str = "auto"
     overwrite: bool = False
     checkpoint: str | None = None  # original model; default <out_dir>/original_<type>_<expid>.pt
     init: str | None = None  # checkpoint holding W_init, when the original's meta lacks it
@@ -54,7 +59,8 @@ class ExperimentOptions:
     train_epochs: int | None = None
     train_missing: bool = True
     retrain: bool = True
-    retrained: str | None = None
+    retrained: str | None = None  # the CLI's --reference
+    allow_mismatch: bool = False  # accept a --reference retrained for another forget request
     # Naive PS
     solver: str = "auto"
     # PS
@@ -93,7 +99,7 @@ def load_train_test(opts: ExperimentOptions, augment: bool = False) -> tuple[Lab
 
 def make_request(opts: ExperimentOptions, train: LabeledDataset) -> ForgetRequest:
     if opts.index_file:
-        return ForgetRequest.from_index_file(train, opts.index_file)
+        return ForgetRequest.from_file(train, opts.index_file)
     return ForgetRequest.subclass(train, opts.forget_class, opts.ratio, pick=opts.pick, seed=opts.seed)
 
 
@@ -102,8 +108,9 @@ def make_request(opts: ExperimentOptions, train: LabeledDataset) -> ForgetReques
 
 def train_original(opts: ExperimentOptions) -> Path:
     """Train the original model for ``opts`` and save it (with its initial prototypes) at the default path."""
+    check_options(opts)
     path = opts.original_path()
-    check_writable(path, opts.overwrite)
+    plan_outputs({"original model": path}, overwrite=opts.overwrite)
     train, _ = load_train_test(opts, augment=opts.preset.train_augment)
     train_model(
         opts.preset,
@@ -135,11 +142,11 @@ def retrained_reference(
     """The gold standard: same model, recipe and initial weights, retain set only. Cached per request."""
     if opts.retrained:
         model, meta = load_model(opts.retrained)
-        _check_request(meta, request, opts.retrained)
+        _check_request(meta, request, opts.retrained, opts.allow_mismatch)
         return model, meta
     if not opts.retrain:
         return None
-    path = Path(opts.out_dir) / f"retrain_{opts.preset.name.lower()}_{opts.expid}_{request.short_id}.pt"
+    path = retrain_path(opts, request)
     if path.exists():
         model, meta = load_model(path)
         _check_request(meta, request, path)
@@ -161,10 +168,15 @@ def retrained_reference(
     return trained.model, trained.meta
 
 
-def _check_request(meta: dict, request: ForgetRequest, path) -> None:
+def retrain_path(opts: ExperimentOptions, request: ForgetRequest) -> Path:
+    """Where the retrained reference for ``request`` is cached (and found again by later runs)."""
+    return Path(opts.out_dir) / f"retrain_{opts.preset.name.lower()}_{opts.expid}_{request.short_id}.pt"
+
+
+def _check_request(meta: dict, request: ForgetRequest, path, allow_mismatch: bool = False) -> None:
+    """A reference retrained for other samples (or an original model) makes every gap meaningless."""
     got = meta.get("request_checksum") or meta.get("request")  # ours / the core's ``unlearnkit train``
-    if got and got != request.checksum:
-        raise UnlearnkitError(f"{path} was retrained for another forget request ({got[:12]})")
+    check_same_request({"request": got}, request.checksum, path, allow_mismatch=allow_mismatch, role="--reference")
 
 
 def resolve_w_init(opts: ExperimentOptions, meta: dict) -> torch.Tensor:
@@ -203,8 +215,8 @@ def _run_ps(model: nn.Module, splits: Splits, meta: dict, opts: ExperimentOption
 def ps_params(opts: ExperimentOptions, target_forget_acc: float | None = None) -> PSParams:
     p = opts.preset
     return PSParams(
-        epochs=opts.epochs or p.ps_epochs,
-        lr=opts.lr or p.ps_lr,
+        epochs=p.ps_epochs if opts.epochs is None else opts.epochs,  # --epochs 0 is refused, never 50
+        lr=p.ps_lr if opts.lr is None else opts.lr,
         batch_size=opts.batch_size,
         trainable=opts.trainable,
         cache_features=opts.cache_features,
@@ -213,10 +225,42 @@ def ps_params(opts: ExperimentOptions, target_forget_acc: float | None = None) -
     )
 
 
+def _positive(value, flag: str, integer: bool = True) -> None:
+    if value is None:
+        return
+    ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 1) if integer else \
+        (isinstance(value, int | float) and math.isfinite(value) and value > 0)
+    if not ok:
+        raise UnlearnkitError(f"{flag} {value!r} is not allowed: must be {'an integer >= 1' if integer else 'a finite number > 0'}")
+
+
+def check_options(opts: ExperimentOptions) -> None:
+    """The numbers, names and input files of ``opts`` (a library caller gets the CLI's checks too); resolves
+    ``device="auto"`` to this machine's device."""
+    opts.preset  # noqa: B018 - raises for an unknown model type
+    for value, flag in ((opts.epochs, "--epochs"), (opts.train_epochs, "--train-epochs"),
+                        (opts.batch_size, "--batch-size")):
+        _positive(value, flag)
+    _positive(opts.lr, "--lr", integer=False)
+    if not (isinstance(opts.ratio, int | float) and 0 < opts.ratio <= 1):
+        raise UnlearnkitError(f"--ratio {opts.ratio!r} is not allowed: must be a fraction in (0, 1]")
+    if opts.expid < 0 or opts.seed < 0:
+        raise UnlearnkitError(f"--expid and --seed must be >= 0, got {opts.expid} and {opts.seed}")
+    if opts.pick not in ("random", "last"):
+        raise UnlearnkitError(f"--pick {opts.pick!r}: choose random or last")
+    for flag, path in (("--checkpoint", opts.checkpoint), ("--init", opts.init), ("--reference", opts.retrained),
+                       ("--request", opts.index_file)):
+        if path and not Path(path).is_file():
+            raise UnlearnkitError(f"{flag} {path}: file not found")
+    if Path(opts.out_dir).exists() and not Path(opts.out_dir).is_dir():
+        raise UnlearnkitError(f"--out {opts.out_dir} is a file; expected a folder")
+    opts.device = str(resolve_device(opts.device))
+
+
 def validate(opts: ExperimentOptions, methods: Sequence[str]) -> list[str]:
     """Check every flag before anything is loaded or trained, so a typo fails in a second, not an hour."""
     methods = [METHODS.resolve(m) for m in methods]
-    opts.preset  # noqa: B018 - raises for an unknown model type
+    check_options(opts)
     if "ps" in methods:
         ps_params(opts).check()
         parse_stop_at(opts.stop_at)
@@ -250,19 +294,36 @@ def run_experiment(opts: ExperimentOptions, methods: Sequence[str] = ("naive_ps"
     """Unlearn with each method from the same original model; compare everything with the retrained model."""
     methods = validate(opts, methods)
     train, test = load_train_test(opts)
-    request = make_request(opts, train)
+    request = make_request(opts, train)  # the file names need its checksum; no model is loaded yet
     splits = make_splits(request, train, test)
     tag = f"{opts.preset.name.lower()}_{opts.expid}_{request.short_id}"
     out = Path(opts.out_dir)
-    results_path = check_writable(out / f"results_{'+'.join(methods)}_{tag}.json", opts.overwrite)
-    model_paths = {m: check_writable(out / f"{m}_{tag}.pt", opts.overwrite) for m in methods}
+    results_path = out / f"results_{'+'.join(methods)}_{tag}.json"
+    model_paths = {m: out / f"{m}_{tag}.pt" for m in methods}
+    request_path = out / f"request_{tag}.json"
+    # Cached artefacts (original, retrained reference, request) are written only when missing, never replaced.
+    cached = {"original model": opts.original_path(), "retrained reference": retrain_path(opts, request),
+              "request copy": request_path}
+    cached = {role: p for role, p in cached.items() if not p.exists()}
+    if opts.checkpoint or not opts.train_missing:
+        cached.pop("original model", None)
+    if opts.retrained or not opts.retrain:
+        cached.pop("retrained reference", None)
+    plan_outputs({"results": results_path, **{f"{m} model": p for m, p in model_paths.items()}, **cached},
+                 inputs={"--checkpoint": opts.checkpoint, "--init": opts.init, "--reference": opts.retrained,
+                         "--request": opts.index_file},
+                 overwrite=opts.overwrite)
+    if opts.retrained:  # a reference for another request is refused before any work
+        _check_request(read_checkpoint(opts.retrained).get("meta", {}), request, opts.retrained,
+                       opts.allow_mismatch)
 
     original, meta = load_original(opts)
     if meta.get("dataset") not in (None, train.info.name):
         raise UnlearnkitError(
             f"the original model was trained on {meta['dataset']!r}, not {train.info.name!r}"
         )
-    request_path = out / f"request_{tag}.json"
+    if "naive_ps" in methods:
+        resolve_w_init(opts, meta)  # a missing or damaged W_init fails before anything is written
     if not request_path.exists():
         request.save(request_path)
 

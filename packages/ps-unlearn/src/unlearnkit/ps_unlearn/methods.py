@@ -1,6 +1,6 @@
 """Bench methods ``naive_ps`` and ``ps`` (entry point ``unlearnkit.methods: ps_unlearn``).
 
-The bench knows nothing of ``--model-type``, so the PS defaults are the paper's MNIST ones (50 epochs,
+The bench knows nothing of ``--data`` presets, so the PS defaults are the paper's MNIST ones (50 epochs,
 lr 0.01) with early stopping at the forget accuracy a retrained model would have (``stop_at="auto"``).
 Naive PS reads ``W_init`` from the original checkpoint's ``meta["init_classifier"]``; for checkpoints
 without it the spec's ``requires_meta`` makes the bench skip the method with a reason instead of guessing.

@@ -1,4 +1,4 @@
-"""``--model-type``: which data set, model and hyper-parameters an experiment uses.
+"""``--data`` (the published ``--model_type``): which data set, model and hyper-parameters an experiment uses.
 
 PS fine-tuning epochs / lr are the published ones. The paper publishes no recipe for training the original
 models, so those are ours (standard ones for each architecture) and recorded in every checkpoint's meta.
@@ -37,7 +37,7 @@ class Preset:
     samples_per_class: str = ""
 
 
-PRESETS: Registry[Preset] = Registry("model type")
+PRESETS: Registry[Preset] = Registry("PS data set (--data)")
 
 for _p in (
     Preset(

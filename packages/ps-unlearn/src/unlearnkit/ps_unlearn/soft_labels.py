@@ -5,9 +5,15 @@ of the classes it is most similar to, not spread uniformly (which an attacker ca
 own class ``c`` is moved onto the two largest other logits ``a, b`` in proportion ``softmax([z_a, z_b])``,
 and class ``c`` gets probability exactly zero.
 
-Differences from the published code, on purpose: ``c`` is excluded from the top-2 search with ``-inf``
-(the published code wrote 0, which picks ``c`` back whenever the other logits are negative), its probability
-is an exact zero instead of ``exp(-9999)``, and any class (and any number of classes) works.
+This is the paper's (and the spec's) soft label. The published ``relabel_set`` produces other labels: it
+reads ``delta_y = new_logits[:, 1]`` as a numpy *view* and then overwrites that column with -9999, so the
+two most similar classes receive ``-9999 * share`` instead of ``z_c * share`` and end up with almost no
+probability; the mass goes to the remaining, least similar classes (tests/test_ps_soft_labels.py shows it
+on a hand-made case). Published PS numbers were produced with those labels, not with these.
+
+Other differences, on purpose: ``c`` is excluded from the top-2 search with ``-inf`` (the published code
+wrote 0, which picks ``c`` back whenever the other logits are negative), its probability is an exact zero
+instead of ``exp(-9999)``, and any class (and any number of classes) works.
 """
 
 from __future__ import annotations

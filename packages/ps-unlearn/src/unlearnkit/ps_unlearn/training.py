@@ -48,7 +48,7 @@ def init_classifier_meta(model: nn.Module) -> dict:
 
 def train_config(preset: Preset, seed: int, epochs: int | None = None) -> TrainConfig:
     return TrainConfig(
-        epochs=epochs or preset.train_epochs,
+        epochs=preset.train_epochs if epochs is None else epochs,
         batch_size=preset.train_batch_size,
         lr=preset.train_lr,
         optimizer=preset.train_optimizer,

@@ -93,8 +93,13 @@ def class_statistics(
     num_classes: int,
     exclude: Sequence[int],
     device,
+    self_forget: bool = False,
 ) -> ClassStatistics:
-    """Class means/precisions from the surrogate (labels = original's predictions) or the real retain set."""
+    """Class means/precisions from the surrogate (labels = original's predictions) or the real retain set.
+
+    ``params.shrinkage == "published"`` shrinks the covariance twice for SCAR and once for SCAR_self
+    (``self_forget``), as the published code does; ``"single"`` shrinks once everywhere (the paper).
+    """
     if params.stats_from == "surrogate":
         emb, labels = view.embeddings, view.pseudo_labels
     elif params.stats_from == "retain":
@@ -107,6 +112,7 @@ def class_statistics(
     return fit_class_statistics(
         emb, labels, num_classes=num_classes, exclude=exclude, delta=params.delta,
         gamma1=params.gamma1, gamma2=params.gamma2, min_count=params.min_class_count,
+        shrink_times=2 if params.shrinkage == "published" and not self_forget else 1,
     ).to(device)
 
 
@@ -154,6 +160,13 @@ def _set_train_mode(model: nn.Module, freeze_bn: bool) -> None:
         for m in model.modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
+
+
+def _check_finite(loss: torch.Tensor, step: int, epoch: int) -> None:
+    """A NaN/inf loss would silently turn every weight into NaN: stop in one line, nothing is written."""
+    if not bool(torch.isfinite(loss.detach())):
+        raise UnlearnkitError(f"the SCAR loss became {float(loss.detach())} at step {step + 1} (epoch {epoch + 1}); "
+                              "lower --lr or --lambda-1, or check the model and data")
 
 
 def _generator(seed: int) -> torch.Generator:
@@ -242,8 +255,10 @@ def scar(
             for xf, yf, pos in forget_loader:
                 xf, yf = xf.to(device), yf.to(device)
                 tgt = targets[pos].to(device)
-                w = class_w[yf] if class_w is not None else None
                 for _ in range(params.num_surrogate_batches + 1):
+                    # HR: the class weights are refreshed by every check, so read them at every step (the
+                    # published code looked them up once per forget batch and used stale ones after).
+                    w = class_w[yf] if class_w is not None else None
                     xs, _, spos = next(sur_batches)
                     xs = xs.to(device)
                     teacher = view.teacher_logits[spos].to(device)
@@ -256,6 +271,7 @@ def scar(
                         student = student[keep]
                     l_dist = divergence(student, teacher, params.temperature) if len(student) else l_fgt.new_zeros(())
                     loss = params.lambda_1 * l_fgt + params.lambda_2 * l_dist
+                    _check_finite(loss, result.steps, epoch)
                     loss.backward()
                     opt.step()
                     result.steps += 1
@@ -312,7 +328,7 @@ def scar_self(
             "to unlearn with: use more or other surrogate images, or SCAR"
         )
     stats = class_statistics(params, original=original, view=view, retain=retain, num_classes=num_classes,
-                             exclude=forget_classes, device=device)
+                             exclude=forget_classes, device=device, self_forget=True)
     pseudo_pos = torch.nonzero(pseudo).squeeze(1)
     sur_targets = torch.full((len(view.data),), -1, dtype=torch.long)
     sur_targets[pseudo_pos] = forget_targets(view.embeddings[pseudo_pos], view.pseudo_labels[pseudo_pos], stats)
@@ -351,6 +367,7 @@ def scar_self(
                 student = logits[keep]
                 l_dist = divergence(student, teacher, params.temperature) if len(student) else l_fgt.new_zeros(())
                 loss = params.lambda_1 * l_fgt + params.lambda_2 * l_dist
+                _check_finite(loss, result.steps, epoch)
                 loss.backward()
                 opt.step()
                 result.steps += 1

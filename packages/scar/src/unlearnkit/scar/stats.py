@@ -39,8 +39,11 @@ def shrink_covariance(cov: torch.Tensor, gamma1: float = 3.0, gamma2: float = 3.
     """``S + gamma1 * V1 * I + gamma2 * V2 * (11^T - I)``.
 
     ``V1`` is the mean variance and ``V2`` the mean of the *non-zero* off-diagonal entries (zeros are
-    features that never fire together, and would otherwise dilute the estimate). Applied once: the
-    published code shrinks twice in some branches, which we treat as a slip.
+    features that never fire together, and would otherwise dilute the estimate). This is one application,
+    the paper's formula. The published SCAR code applies it twice (``shrink(shrink(S))``, with ``V1``/``V2``
+    recomputed from the once-shrunk matrix) in both its class-removal and random-removal branches, and once
+    in SCAR_self; ``fit_class_statistics(..., shrink_times=2)`` (``ScarParams.shrinkage="published"``)
+    reproduces it.
     """
     d = cov.shape[0]
     eye = torch.eye(d, dtype=cov.dtype, device=cov.device)
@@ -96,12 +99,16 @@ def fit_class_statistics(
     gamma1: float = 3.0,
     gamma2: float = 3.0,
     min_count: int = 2,
+    shrink_times: int = 1,
 ) -> ClassStatistics:
     """Statistics for every class with at least ``min_count`` samples, except the ``exclude``d ones.
 
     Classes with too few samples are skipped rather than faked: a forget sample can only be sent towards a
     class whose region is known. Raises :class:`UnlearnkitError` when fewer than one class is left.
+    ``shrink_times``: 1 (the paper) or 2 (the published SCAR code, see :func:`shrink_covariance`).
     """
+    if shrink_times not in (1, 2):
+        raise ValueError(f"shrink_times must be 1 or 2, got {shrink_times}")
     emb = tukey_transform(embeddings.detach().double(), delta)
     labels = labels.detach().long().cpu()
     excluded = {int(c) for c in exclude}
@@ -113,7 +120,9 @@ def fit_class_statistics(
         if len(rows) < min_count:
             continue
         cov = torch.cov(rows.T)
-        corr = covariance_to_correlation(shrink_covariance(cov, gamma1, gamma2))
+        for _ in range(shrink_times):
+            cov = shrink_covariance(cov, gamma1, gamma2)
+        corr = covariance_to_correlation(cov)
         kept.append(c)
         means.append(rows.mean(0))
         precs.append(torch.linalg.pinv(corr, hermitian=True))

@@ -10,19 +10,17 @@ Surrogate images carry no label (``-1``): SCAR only ever uses the original model
 
 from __future__ import annotations
 
-import io
-import os
-import tarfile
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from glob import glob
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset
 from unlearnkit.shared.data import DatasetInfo, dataset_info, load_dataset
+from unlearnkit.shared.data.images import IMAGE_EXTENSIONS, ImageDecodeError, decode_image
+from unlearnkit.shared.data.shards import ShardStats, expand_shards, iter_images
 from unlearnkit.shared.data.transforms import pil_transform
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.registry import Registry
@@ -37,9 +35,9 @@ __all__ = [
     "photo_crops",
     "gaussian_noise",
     "IMAGE_EXTENSIONS",
+    "expand_shards",
 ]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 NO_LABEL = -1
 
 # Data sets whose images were stored at a lower resolution than they are served at: surrogate images are
@@ -84,19 +82,37 @@ class TensorSurrogate(Dataset):
 
 
 class FileSurrogate(Dataset):
-    """Surrogate images read lazily from files (large sets at 224 px would not fit in memory)."""
+    """Surrogate images read lazily from files (large sets at 224 px would not fit in memory).
 
-    def __init__(self, files: list[Path], transform: Callable, description: str = ""):
+    Build it with :meth:`checked`: every file is decoded once up front (the core's decode helper, with its
+    decompression-bomb limit), and corrupt ones are left out and counted in ``skipped``, so a scraped folder
+    never crashes a run half-way through an epoch.
+    """
+
+    def __init__(self, files: list[Path], transform: Callable, description: str = "", skipped: int = 0):
         self.files = files
         self.transform = transform
         self.description = description
+        self.skipped = skipped
+
+    @classmethod
+    def checked(cls, files: list[Path], transform: Callable, description: str = "") -> FileSurrogate:
+        good, bad = [], 0
+        for f in files:
+            try:
+                decode_image(f, mode=None)
+                good.append(f)
+            except ImageDecodeError:
+                bad += 1
+        if bad:
+            description += f" (skipped {bad} corrupt image{'s' if bad != 1 else ''})"
+        return cls(good, transform, description, skipped=bad)
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int):
-        with Image.open(self.files[i]) as img:
-            return self.transform(img.convert("RGB")), NO_LABEL
+        return self.transform(decode_image(self.files[i])), NO_LABEL
 
 
 def surrogate_transform(info: DatasetInfo) -> Callable:
@@ -121,6 +137,9 @@ def build_surrogate(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
 
 
 # --- generated sources ----------------------------------------------------------------------------------
+
+
+_CROP_CHUNK = 512
 
 
 @SOURCES.register("photos", aliases=("sample-images", "sklearn-photos"))
@@ -152,9 +171,13 @@ def photo_crops(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
     size = NATIVE_SIZE.get(info.name, info.image_size)
     # Sample 4x finer than the output with 2x2 points per bin, then average 4x4 blocks: 8x8 samples per
     # output pixel, enough anti-aliasing at a bounded cost (adaptive sampling would read every pixel).
-    fine = roi_align(photos, boxes, output_size=(4 * size, 4 * size), spatial_scale=1.0, sampling_ratio=2,
-                     aligned=True)
-    crops = torch.nn.functional.avg_pool2d(fine, 4)
+    # In chunks: the 4x-finer samples of all crops at once would be n x C x 16 size^2 floats (2 GB for 10,240
+    # CIFAR-sized crops); per chunk they stay under ~100 MB, and each crop's pixels are the same.
+    crops = torch.cat([
+        torch.nn.functional.avg_pool2d(
+            roi_align(photos, boxes[i:i + _CROP_CHUNK], output_size=(4 * size, 4 * size), spatial_scale=1.0,
+                      sampling_ratio=2, aligned=True), 4)
+        for i in range(0, n, _CROP_CHUNK)])
     if size != info.image_size:
         crops = torch.nn.functional.interpolate(crops, size=(info.image_size,) * 2, mode="bilinear",
                                                 align_corners=False)
@@ -196,6 +219,9 @@ def folder_source(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
     if not root.is_dir():
         raise UnlearnkitError(f"surrogate folder {root} does not exist")
     chunks = chunk_dirs(root)
+    made = _manifest_chunks(root)
+    if made is not None:  # chunks left by an earlier, larger `scar surrogate` run are not part of this set
+        chunks = chunks[:made]
     if chunks:
         if spec.quantity > len(chunks):
             raise UnlearnkitError(f"{root} has {len(chunks)} chunks, {spec.quantity} requested")
@@ -204,47 +230,19 @@ def folder_source(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
         files = image_files(root)
     if not files:
         raise UnlearnkitError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {root}")
-    return FileSurrogate(files, surrogate_transform(info), f"{len(files)} images from {root}")
+    sur = FileSurrogate.checked(files, surrogate_transform(info), f"images from {root}")
+    if not sur.files:
+        raise UnlearnkitError(f"none of the {len(files)} image files under {root} can be decoded")
+    sur.description = f"{len(sur.files)} {sur.description}"
+    return sur
 
 
-def expand_shards(pattern: str) -> list[Path]:
-    """Shard files from a glob, a comma list, a ``{000..009}`` brace range or a directory of ``.tar``."""
-    path = Path(pattern)
-    if path.is_dir():
-        return sorted(path.glob("*.tar"))
-    out: list[Path] = []
-    for part in pattern.split(","):
-        for expanded in _braces(part.strip()):
-            out += [Path(p) for p in sorted(glob(expanded))] or ([Path(expanded)] if os.path.exists(expanded) else [])
-    return out
-
-
-def _braces(text: str) -> list[str]:
-    """Expand ``a{000..002}b`` (webdataset's shard notation) without extra dependencies."""
-    start = text.find("{")
-    end = text.find("}", start)
-    if start < 0 or end < 0 or ".." not in text[start:end]:
-        return [text]
-    lo, hi = text[start + 1 : end].split("..")
-    width = len(lo)
-    rest = _braces(text[end + 1 :])
-    return [f"{text[:start]}{i:0{width}d}{r}" for i in range(int(lo), int(hi) + 1) for r in rest]
-
-
-def iter_shard_images(shards: list[Path]) -> Iterator[tuple[str, Image.Image]]:
-    """``(key, image)`` for every image member of webdataset tar shards, in shard order."""
-    for shard in shards:
-        try:
-            tar = tarfile.open(shard)
-        except (OSError, tarfile.TarError) as err:
-            raise UnlearnkitError(f"cannot read shard {shard}: {err}") from None
-        with tar:
-            for member in tar:
-                if not member.isfile() or Path(member.name).suffix.lower() not in IMAGE_EXTENSIONS:
-                    continue
-                data = tar.extractfile(member).read()
-                with Image.open(io.BytesIO(data)) as img:
-                    yield f"{shard.name}/{member.name}", img.convert("RGB")
+def _manifest_chunks(root: Path) -> int | None:
+    """Number of chunks the folder's ``manifest.json`` (written by ``scar surrogate``) declares, if any."""
+    try:
+        return int(json.loads((root / "manifest.json").read_text())["chunks"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @SOURCES.register("webdataset", aliases=("wds", "shards"))
@@ -252,18 +250,19 @@ def webdataset_source(spec: SurrogateSpec, info: DatasetInfo) -> Dataset:
     """Images from webdataset shards, loaded into memory (at most ``quantity`` thousand)."""
     if not spec.path:
         raise UnlearnkitError("the webdataset surrogate needs --surrogate-path 'shards-{000..009}.tar'")
-    shards = expand_shards(spec.path)
-    if not shards:
-        raise UnlearnkitError(f"no shard matches {spec.path}")
+    shards = expand_shards(spec.path)  # one line when the pattern matches nothing
     transform = surrogate_transform(info)
+    stats = ShardStats()
     images = []
-    for _, img in iter_shard_images(shards):
+    for _, img, _ in iter_images(shards, stats):
         images.append(transform(img))
         if len(images) >= spec.count:
             break
     if not images:
-        raise UnlearnkitError(f"no images in the shards {spec.path}")
-    return TensorSurrogate(torch.stack(images), f"{len(images)} images from {len(shards)} shard(s)")
+        raise UnlearnkitError(f"no readable images in the shards {spec.path}" +
+                              (f" ({stats.summary()})" if stats.skipped() else ""))
+    skipped = f" ({stats.summary()})" if stats.skipped() else ""
+    return TensorSurrogate(torch.stack(images), f"{len(images)} images from {len(shards)} shard(s){skipped}")
 
 
 class _Reformatted(Dataset):

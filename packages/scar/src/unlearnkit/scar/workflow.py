@@ -1,8 +1,9 @@
 """The published workflow as library functions; each CLI command is a thin wrapper over one of them.
 
 train-original -> sample-forget (HR) -> train-oracle -> surrogate -> unlearn. Every function takes paths
-and plain values, writes its file atomically, refuses to overwrite without ``overwrite=True`` and returns a
-summary dict.
+and plain values, checks every path it will write before any work (``unlearnkit.shared.outputs.plan_outputs``:
+no output equal to an input, no existing file without ``overwrite=True``), writes its files atomically and
+returns a summary dict.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from unlearnkit.shared.checkpoint import save_model
+from unlearnkit.shared.checkpoint import check_same_request, save_model
 from unlearnkit.shared.data import ForgetRequest
 from unlearnkit.shared.errors import UnlearnkitError
-from unlearnkit.shared.io import check_writable, save_json
+from unlearnkit.shared.io import save_json
 from unlearnkit.shared.methods import UnlearnContext
+from unlearnkit.shared.outputs import plan_outputs
 from unlearnkit.shared.registry import Registry
 from unlearnkit.shared.train import TrainConfig, seed_everything
 from unlearnkit.shared.workflows import (
     default_config,
     load_checkpoint_for,
     load_data,
+    plan_training,
     resolve_device,
     splits_for,
     train_model,
@@ -60,6 +63,11 @@ def train_original(dataset: str, out: str | Path, *, model: str = "lenet5", reci
                    device: str | None = None, overwrite: bool = False, progress: bool = False,
                    model_kwargs: dict | None = None) -> dict:
     """Train the original model on the full training set."""
+    plan_training(out, overwrite=overwrite)
+    if epochs is not None and epochs < 1:
+        raise UnlearnkitError(f"epochs must be >= 1, got {epochs}")
+    RECIPES.get(recipe_name)  # an unknown recipe fails before the data is loaded
+    resolve_device(device)
     data = load_data(dataset, root=data_root, download=download, augment=dataset != "digits")
     cfg = recipe(recipe_name, dataset, epochs=epochs, seed=seed)
     _, meta, result = train_model(data, model, cfg, out, device=device, overwrite=overwrite, progress=progress,
@@ -70,15 +78,29 @@ def train_original(dataset: str, out: str | Path, *, model: str = "lenet5", reci
 def sample_forget(dataset: str, out: str | Path, *, count: int | None = None, seed: int = 0,
                   data_root: str | None = None, download: bool = False, overwrite: bool = False) -> dict:
     """HR: a seeded, uniformly random forget set, saved as a forget request (indices + checksum)."""
+    plan_outputs({"--out": out}, overwrite=overwrite)
     data = load_data(dataset, root=data_root, download=download)
     if count is None:
         count = HR_COUNTS.get(dataset) or max(1, len(data.train) // 10)
     if not 0 < count < len(data.train):
         raise UnlearnkitError(f"count must be between 1 and {len(data.train) - 1}, got {count}")
-    check_writable(out, overwrite)
     req = ForgetRequest.random(data.train, count=count, seed=seed)
     req.save(out, overwrite=overwrite)
     return {"out": str(out), "count": len(req.indices), "checksum": req.checksum}
+
+
+def _check_mode(mode: str, classes: list[int] | None, request_path: str | Path | None) -> None:
+    """The mode's required inputs, checked before any file is read."""
+    mode = str(mode).upper()
+    if mode not in ("CR", "HR"):
+        raise UnlearnkitError(f"unknown mode {mode!r}; choose CR or HR")
+    if mode == "CR" and not classes and not request_path:
+        raise UnlearnkitError("CR needs --classes C (the class to forget)")
+    if mode == "HR" and not request_path:
+        raise UnlearnkitError("HR needs --request FILE (made by `scar sample-forget`)")
+    for p, flag in ((request_path, "--request"),):
+        if p is not None and not Path(p).is_file():
+            raise UnlearnkitError(f"{flag} {p}: file not found")
 
 
 def make_request(data, mode: str, classes: list[int] | None, request_path: str | None) -> ForgetRequest:
@@ -86,17 +108,19 @@ def make_request(data, mode: str, classes: list[int] | None, request_path: str |
     mode = mode.upper()
     if mode == "CR":
         if request_path:
-            req = ForgetRequest.load(request_path, dataset=data.train.info.name, dataset_size=len(data.train))
+            req = ForgetRequest.load(request_path, dataset=data.train.info.name, dataset_size=len(data.train),
+                                     train=data.train)
             if req.kind != "class":
                 raise UnlearnkitError(f"{request_path} is a {req.kind} request; CR needs a class request")
             return req
         if not classes:
-            raise UnlearnkitError("CR needs --class C (the class to forget)")
+            raise UnlearnkitError("CR needs --classes C (the class to forget)")
         return ForgetRequest.for_classes(data.train, classes)
     if mode == "HR":
         if not request_path:
             raise UnlearnkitError("HR needs --request FILE (made by `scar sample-forget`)")
-        return ForgetRequest.load(request_path, dataset=data.train.info.name, dataset_size=len(data.train))
+        return ForgetRequest.load(request_path, dataset=data.train.info.name, dataset_size=len(data.train),
+                                  train=data.train)
     raise UnlearnkitError(f"unknown mode {mode!r}; choose CR or HR")
 
 
@@ -105,6 +129,9 @@ def train_oracle(original: str | Path, out: str | Path, *, mode: str, classes: l
                  download: bool = False, device: str | None = None, overwrite: bool = False,
                  progress: bool = False) -> dict:
     """Retrain from scratch on the retain set with the original's model and recipe (the gold standard)."""
+    plan_training(out, inputs={"--checkpoint": original, "--request": request_path}, overwrite=overwrite)
+    _check_mode(mode, classes, request_path)
+    resolve_device(device)
     _, ometa = load_checkpoint_for(original)
     dataset = ometa.get("dataset", "digits")
     data = load_data(dataset, root=data_root, download=download, augment=dataset != "digits")
@@ -122,7 +149,7 @@ def unlearn(original: str | Path, out: str | Path, *, method: str = "SCAR", mode
             classes: list[int] | None = None, request_path: str | None = None, params: ScarParams | None = None,
             oracle: str | Path | None = None, save_model_path: str | Path | None = None, data_root: str | None = None,
             download: bool = False, device: str | None = None, mia: bool = True, mia_repeats: int = 5,
-            overwrite: bool = False, progress: bool = False) -> dict:
+            overwrite: bool = False, progress: bool = False, allow_mismatch: bool = False) -> dict:
     """Run SCAR or SCAR_self on one request; evaluate original, unlearned (and oracle) the paper's way."""
     method_key = method.upper().replace("-", "_")
     if method_key not in ("SCAR", "SCAR_SELF"):
@@ -130,14 +157,22 @@ def unlearn(original: str | Path, out: str | Path, *, method: str = "SCAR", mode
     mode = mode.upper()
     if method_key == "SCAR_SELF" and mode != "CR":
         raise UnlearnkitError("SCAR_self only handles class removal (--mode CR)")
-    check_writable(out, overwrite)
-    if save_model_path:
-        check_writable(save_model_path, overwrite)
+    if mia_repeats < 1:
+        raise UnlearnkitError(f"mia repeats must be >= 1, got {mia_repeats}")
+    plan_outputs({"--out": out, "--save-model": save_model_path},
+                 inputs={"--checkpoint": original, "--reference": oracle, "--request": request_path},
+                 overwrite=overwrite)
+    _check_mode(mode, classes, request_path)
     dev = resolve_device(device)
     orig_model, ometa = load_checkpoint_for(original)
+    oracle_model = oracle_meta = None
+    if oracle:
+        oracle_model, oracle_meta = load_checkpoint_for(oracle)  # a bad reference fails before the work
     dataset = ometa.get("dataset", "digits")
     data = load_data(dataset, root=data_root, download=download)
     req = make_request(data, mode, classes, request_path)
+    if oracle_meta is not None:
+        check_same_request(oracle_meta, req.checksum, oracle, allow_mismatch=allow_mismatch)
     splits = splits_for(req, data)
     params = apply_preset(params or ScarParams(), dataset)
     seed_everything(params.seed)
@@ -164,8 +199,7 @@ def unlearn(original: str | Path, out: str | Path, *, method: str = "SCAR", mode
                                     mia_repeats=mia_repeats, seed=params.seed),
             method: scar_report(res.model, splits, mode, a_or=a_or, device=dev, mia=mia, mia_repeats=mia_repeats,
                                 seed=params.seed)}
-    if oracle:
-        oracle_model, _ = load_checkpoint_for(oracle)
+    if oracle_model is not None:
         rows["oracle"] = scar_report(oracle_model, splits, mode, a_or=a_or, device=dev, mia=mia,
                                      mia_repeats=mia_repeats, seed=params.seed)
     summary = {

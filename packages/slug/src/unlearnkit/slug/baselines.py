@@ -40,6 +40,30 @@ class BaselineConfig:
     max_seconds: float | None = None  # training-time budget (stop checks excluded)
     seed: int = 0
 
+    def __post_init__(self):
+        import math
+
+        def bad(name: str, rule: str) -> UnlearnkitError:
+            return UnlearnkitError(f"baseline parameter {name}={getattr(self, name)!r} is not allowed: {rule}")
+
+        for name in ("epochs",):
+            if not isinstance(self.epochs, int) or self.epochs < 1:
+                raise bad(name, "must be an integer >= 1")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise bad("lr", "must be a finite number > 0")
+        for name in ("weight_decay", "ssd_alpha", "ssd_lambda"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise bad(name, "must be a finite number >= 0")
+        if not (0 < self.salun_fraction <= 1):
+            raise bad("salun_fraction", "must be a fraction in (0, 1]")
+        if self.check_every < 0 or self.seed < 0:
+            raise bad("check_every" if self.check_every < 0 else "seed", "must be >= 0")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise bad("max_steps", "must be >= 1")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise bad("max_seconds", "must be a finite number > 0")
+
 
 @dataclass
 class BaselineResult:
@@ -95,6 +119,8 @@ def train_baseline(name: str, model: nn.Module, forget: DataLoader, retain: Data
         if use_retain:
             x, t = next(r_iter)
             loss = loss + clip_loss(model, x.to(device), t.to(device))
+        if not bool(torch.isfinite(loss.detach())):
+            raise UnlearnkitError(f"the {name} loss became {float(loss.detach())} at step {steps + 1}; lower --lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if mask is not None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
+from unlearnkit.shared.data.images import ImageDecodeError, decode_image
 
 from ._core import UnlearnkitError
-from .shards import Sample, iter_shards
+from .shards import Sample, ShardStats, iter_shards
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
@@ -40,26 +41,33 @@ class ShardPairs(IterableDataset):
     """Streaming image-caption pairs from shards, split by distributed rank and loader worker.
 
     Sample ``i`` goes to the (rank, worker) with index ``i mod (world * workers)``: every sample is seen
-    exactly once per pass over all ranks, which is what averaged gradients need.
+    exactly once per pass over all ranks, which is what averaged gradients need. Corrupt images and
+    truncated shards are skipped and counted in ``stats`` (in the main process; ``num_workers=0``).
     """
 
     def __init__(self, shards: Sequence[str | Path], preprocess: Callable, tokenize: Callable,
-                 limit: int | None = None, rank: int = 0, world: int = 1):
+                 limit: int | None = None, rank: int = 0, world: int = 1, stats: ShardStats | None = None):
         self.shards = [Path(s) for s in shards]
         self.preprocess = preprocess
         self.tokenize = tokenize
         self.limit = limit
         self.rank, self.world = rank, world
+        self.stats = stats if stats is not None else ShardStats()
 
     def __iter__(self):
         info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         slot, slots = self.rank * nw + wid, self.world * nw
-        for i, s in enumerate(iter_shards(self.shards)):
+        for i, s in enumerate(iter_shards(self.shards, self.stats)):
             if self.limit is not None and i >= self.limit:
                 break
             if i % slots == slot:
-                yield self.preprocess(s.pil()), self.tokenize([s.caption])[0]
+                try:
+                    image = s.pil()
+                except ImageDecodeError as err:
+                    self.stats.note_corrupt(str(err))
+                    continue
+                yield self.preprocess(image), self.tokenize([s.caption])[0]
 
 
 def pair_loader(dataset, batch_size: int = 16, num_workers: int = 0) -> DataLoader:
@@ -80,10 +88,7 @@ class LabeledImages(Dataset):
         return len(self.files)
 
     def __getitem__(self, i: int):
-        from PIL import Image
-
-        with Image.open(self.files[i]) as im:
-            return self.preprocess(im.convert("RGB")), self.labels[i]
+        return self.preprocess(decode_image(self.files[i])), self.labels[i]
 
     def subset(self, indices: Sequence[int]) -> LabeledImages:
         return LabeledImages([self.files[i] for i in indices], [self.labels[i] for i in indices],

@@ -41,6 +41,12 @@ class DemoConfig:
     digit: str = "seven"
     train_epochs: int = 30
     retain_size: int = 512
+    # The retain gradient only ranks layers (its per-layer norm against the forget gradient's); a fixed
+    # prefix of the (already shuffled) retain set ranks them with the same best layer at half the cost.
+    retain_grad_size: int = 256
+    # The search reads utility only to rank the layers' final steps: a fixed seeded subset of the utility
+    # images does that; the chosen model is then evaluated on the full test set.
+    search_utility_size: int = 96
     batch_size: int = 16
     threshold: float = 5.0  # forget top-1 accuracy (%) that counts as forgotten
     max_iter: int = 10
@@ -102,11 +108,38 @@ def digit_eval_sets(bundle: ClipBundle, digit: str) -> tuple[EvalSet, EvalSet, i
             EvalSet(TensorDataset(x[u], y[u]), DIGIT_NAMES, TEMPLATES), label)
 
 
-def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=print) -> dict:
+DEMO_MARKERS = ("tiny_clip.safetensors", "demo_results.json")
+
+
+def check_work_dir(work_dir: Path, overwrite: bool = False) -> None:
+    """The demo rewrites its own files in its work folder (shards, forget set, search log, results) and keeps
+    its trained model as a cache, so it accepts a new or empty folder, or, with ``overwrite``, one an earlier
+    demo run made; never a folder of the user's other files."""
+    from unlearnkit.shared.outputs import plan_outputs
+
+    if work_dir.exists() and work_dir.is_dir() and any(work_dir.iterdir()):
+        if not any((work_dir / m).is_file() for m in DEMO_MARKERS):
+            raise UnlearnkitError(f"--out {work_dir} is not empty and not a slug demo folder; choose a new folder")
+        if not overwrite and (work_dir / "demo_results.json").exists():
+            raise UnlearnkitError(f"--out {work_dir} holds an earlier demo run; pass --overwrite to run it again "
+                                  "(its trained model is reused)")
+    plan_outputs(folders={"--out": work_dir}, overwrite=True)  # a file, or an unwritable place, is refused
+
+
+def fixed_subset(es: EvalSet, size: int, seed: int) -> EvalSet:
+    """A seeded subset of ``size`` images of an evaluation set (the whole set when it is smaller)."""
+    if size >= len(es.data):
+        return es
+    idx = sorted(random.Random(seed).sample(range(len(es.data)), size))
+    return EvalSet(torch.utils.data.Subset(es.data, idx), es.class_names, es.templates)
+
+
+def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=print, overwrite: bool = True) -> dict:
     cfg = cfg or DemoConfig()
     if cfg.digit not in DIGIT_NAMES:
         raise UnlearnkitError(f"--digit must be one of {', '.join(DIGIT_NAMES)}")
     work_dir = Path(work_dir)
+    check_work_dir(work_dir, overwrite)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     bundle, train_info = get_demo_model(work_dir, cfg)
@@ -128,7 +161,9 @@ def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=pri
     # random crops (preprocess_train) are the same whether the model was just trained or loaded from cache.
     torch.manual_seed(cfg.seed)
     gf = compute_gradient(model, pair_loader(forget_ds, cfg.batch_size), forget_loss, description="forget gradient")
-    gr = compute_gradient(model, pair_loader(retain_ds, cfg.batch_size), clip_loss, description="retain gradient")
+    retain_grad_ds = PairDataset(retain_ds.samples[: cfg.retain_grad_size], bundle.preprocess_train, tok)
+    gr = compute_gradient(model, pair_loader(retain_grad_ds, cfg.batch_size), clip_loss,
+                          description="retain gradient")
     save_gradients(work_dir / "grads" / "forget.safetensors", gf, {"loss": "1-cos", "digit": cfg.digit})
     save_gradients(work_dir / "grads" / "retain.safetensors", gr, {"loss": "clip"})
     scores = mark_pareto(score_layers(dict(model.named_parameters()), gf.grads, gr.grads))
@@ -136,7 +171,8 @@ def run_digits_demo(work_dir: str | Path, cfg: DemoConfig | None = None, log=pri
     plot_layers(work_dir / "layers.png", scores, title=f"forget '{cfg.digit}'")
     log_path = work_dir / "search.jsonl"
     log_path.unlink(missing_ok=True)
-    outcome = run_search(model, gf.grads, scores, evaluator, target="top1", threshold=cfg.threshold,
+    search_eval = CachedEvaluator(model, tok, f_es, fixed_subset(u_es, cfg.search_utility_size, cfg.seed), label)
+    outcome = run_search(model, gf.grads, scores, search_eval, target="top1", threshold=cfg.threshold,
                          max_iter=cfg.max_iter, log_path=log_path, towers=cfg.towers)
     slug_seconds = gf.seconds + gr.seconds + outcome.seconds
     original_state = {k: v.clone() for k, v in model.state_dict().items()}

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._core import UnlearnkitError, check_writable
+from unlearnkit.shared.outputs import plan_outputs
+
+from ._core import UnlearnkitError
 from .progress import progress_bar
-from .shards import ShardWriter, expand_shards, iter_shard
+from .shards import ShardStats, ShardWriter, expand_shards, iter_shard
 
 
 @dataclass
@@ -17,6 +19,12 @@ class ForgetSetReport:
     matched: int
     scanned: int
     shards: int
+    stats: ShardStats | None = None
+
+    @property
+    def skipped(self) -> str:
+        """``"skipped 3 corrupt images, 1 truncated shard"`` or ""."""
+        return self.stats.summary() if self.stats is not None else ""
 
 
 def caption_matches(caption: str, name: str) -> bool:
@@ -27,21 +35,24 @@ def caption_matches(caption: str, name: str) -> bool:
 def create_forget_set(name: str, shards: Sequence[str | Path], out: str | Path, max_images: int | None = None,
                       overwrite: bool = False) -> ForgetSetReport:
     """Stream the shards once, writing matches as they come (memory stays one sample deep); stop at
-    ``max_images``. Writes ``out`` atomically; an empty result is an error, not an empty file."""
+    ``max_images``. Writes ``out`` atomically; an empty result is an error, not an empty file. Matching
+    samples whose image does not decode (corrupt, decompression bomb) and truncated shards are skipped and
+    counted (``report.stats``)."""
     if not name.strip():
         raise UnlearnkitError("--name must not be empty")
     if max_images is not None and max_images < 1:
         raise UnlearnkitError("--max-images must be at least 1")
-    out = check_writable(out, overwrite)
     paths = expand_shards(shards)
+    out = plan_outputs({"--out": out}, inputs={f"--shards {p}": p for p in paths}, overwrite=overwrite)["--out"]
+    stats = ShardStats()
     scanned = 0
     writer = ShardWriter(out)
     try:
         with progress_bar(f"searching captions for {name!r}", total=len(paths)) as advance:
             for p in paths:
-                for sample in iter_shard(p):
+                for sample in iter_shard(p, stats):
                     scanned += 1
-                    if caption_matches(sample.caption, name):
+                    if caption_matches(sample.caption, name) and sample.decodes(stats):
                         sample.meta = {**sample.meta, "source_shard": p.name, "source_key": sample.key}
                         sample.key = f"{writer.count:08d}"
                         writer.write(sample)
@@ -55,6 +66,7 @@ def create_forget_set(name: str, shards: Sequence[str | Path], out: str | Path, 
         raise
     if writer.count == 0:
         writer.abort()
-        raise UnlearnkitError(f"no caption in {len(paths)} shard(s) ({scanned} samples) contains {name!r}")
+        extra = f"; {stats.summary()}" if stats.skipped() else ""
+        raise UnlearnkitError(f"no caption in {len(paths)} shard(s) ({scanned} samples) contains {name!r}{extra}")
     writer.close()
-    return ForgetSetReport(out, writer.count, scanned, len(paths))
+    return ForgetSetReport(out, writer.count, scanned, len(paths), stats)

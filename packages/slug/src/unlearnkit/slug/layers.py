@@ -6,7 +6,7 @@ is nearly orthogonal to the retain gradient (low alignment), so the edit barely 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,8 +46,10 @@ def candidate_names(names: Iterable[str], exclude_norm: bool = True) -> list[str
 
 
 def score_layers(params: Mapping[str, torch.Tensor], g_forget: Mapping[str, torch.Tensor],
-                 g_retain: Mapping[str, torch.Tensor], exclude_norm: bool = True) -> list[LayerScore]:
-    """importance = ||g_f|| / ||theta||, alignment = |cos(g_f, g_r)| for every candidate tensor."""
+                 g_retain: Mapping[str, torch.Tensor], exclude_norm: bool = True,
+                 tower: Callable[[str], str] = tower_of) -> list[LayerScore]:
+    """importance = ||g_f|| / ||theta||, alignment = |cos(g_f, g_r)| for every candidate tensor.
+    ``tower`` names each tensor's tower (other model families than open_clip name theirs differently)."""
     names = [n for n in candidate_names(params, exclude_norm) if n in g_forget and n in g_retain]
     if not names:
         raise UnlearnkitError("no candidate tensors shared by the model and both gradient files")
@@ -60,7 +62,7 @@ def score_layers(params: Mapping[str, torch.Tensor], g_forget: Mapping[str, torc
         tn, gfn, grn = theta.norm().item(), gf.norm().item(), gr.norm().item()
         importance = gfn / tn if tn > 0 else 0.0
         alignment = abs(torch.dot(gf, gr).item()) / (gfn * grn) if gfn > 0 and grn > 0 else 0.0
-        scores.append(LayerScore(n, tower_of(n), importance, alignment, theta.numel()))
+        scores.append(LayerScore(n, tower(n), importance, alignment, theta.numel()))
     return scores
 
 
@@ -93,7 +95,10 @@ def load_layers(path: str | Path) -> list[LayerScore]:
     path = Path(path)
     if not path.is_file():
         raise UnlearnkitError(f"layer list {path} not found (run `slug layers` first)")
-    return [LayerScore(**d) for d in json.loads(path.read_text())]
+    try:
+        return [LayerScore(**d) for d in json.loads(path.read_text())]
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        raise UnlearnkitError(f"{path} is not a layer list written by `slug layers` ({exc})") from None
 
 
 def plot_layers(path: str | Path, scores: Sequence[LayerScore], title: str = "SLUG layer selection") -> None:

@@ -136,7 +136,12 @@ def load_clip_checkpoint(path: str | Path) -> ClipBundle:
         raise UnlearnkitError(f"{path} is not a SLUG CLIP checkpoint ({exc})") from exc
     if "open_clip_config" not in header:
         raise UnlearnkitError(f"{path} has no open_clip config in its metadata (not saved by slug)")
-    cfg = json.loads(header["open_clip_config"])
+    try:
+        cfg = json.loads(header["open_clip_config"])
+    except json.JSONDecodeError as exc:
+        raise UnlearnkitError(f"{path}: its open_clip config is not valid JSON ({exc.msg})") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("vision_cfg", {}), dict):
+        raise UnlearnkitError(f"{path}: its open_clip config is not a mapping")
     name = header.get("name", TINY_CLIP_NAME)
     import open_clip
 
@@ -145,7 +150,10 @@ def load_clip_checkpoint(path: str | Path) -> ClipBundle:
             model, pre_train, pre_val = open_clip.create_model_and_transforms(name, pretrained=None)
         bundle = ClipBundle(model, pre_train, pre_val, open_clip.get_tokenizer(name), cfg, name)
     else:
-        bundle = _build_from_config(name, cfg)
+        try:
+            bundle = _build_from_config(name, cfg)
+        except (TypeError, ValueError, KeyError) as exc:  # unknown or ill-typed constructor arguments
+            raise UnlearnkitError(f"{path}: its open_clip config cannot build a model ({exc})") from None
     missing, unexpected = bundle.model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise UnlearnkitError(f"{path} does not match its config (missing {len(missing)}, unexpected {len(unexpected)})")

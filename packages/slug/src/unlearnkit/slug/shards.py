@@ -1,7 +1,9 @@
-"""LAION-style webdataset shards: reading and writing ``{key}.jpg / .txt / .json`` samples.
+"""LAION-style webdataset shards as ``Sample`` objects (``{key}.jpg / .txt / .json``), and the shard writer.
 
-Shards are streamed member by member (tarfile's pipe mode), so a reader never holds more than one sample
-in memory whatever the shard size; that is what lets create-forget walk hundreds of LAION shards.
+Reading goes through the core's one shard reader (``unlearnkit.shared.data.shards``: webdataset's tar
+iterators, brace patterns, truncated shards and corrupt images skipped and counted in a ``ShardStats``);
+a shard is streamed sample by sample, so a reader never holds more than one sample in memory whatever the
+shard size. Images are decoded by the core's helper, with its decompression-bomb limit.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._core import UnlearnkitError
+from unlearnkit.shared.data.images import ImageDecodeError, decode_image
+from unlearnkit.shared.data.shards import ShardStats, image_member, iter_samples
+from unlearnkit.shared.data.shards import expand_shards as _expand
 
-IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
+__all__ = ["Sample", "ShardStats", "ShardWriter", "expand_shards", "iter_shard", "iter_shards", "read_samples",
+           "encode_image"]
 
 
 @dataclass
@@ -30,90 +35,63 @@ class Sample:
     image_ext: str = "jpg"
 
     def pil(self):
-        from PIL import Image
+        """The decoded RGB image (the core's decode helper: corrupt or bomb -> ImageDecodeError)."""
+        return decode_image(self.image, name=f"{self.meta.get('__shard__', 'shard')}/{self.key}")
 
-        return Image.open(io.BytesIO(self.image)).convert("RGB")
+    def decodes(self, stats: ShardStats | None = None) -> bool:
+        """True when the image decodes; a failure is counted in ``stats``."""
+        try:
+            self.pil()
+        except ImageDecodeError as err:
+            if stats is not None:
+                stats.note_corrupt(str(err))
+            return False
+        return True
 
 
-def _split_name(name: str) -> tuple[str, str]:
-    """webdataset's key rule: the key is everything before the first dot of the basename."""
-    base = name.rsplit("/", 1)[-1]
-    prefix = name[: len(name) - len(base)]
-    if "." not in base:
-        return name, ""
-    stem, ext = base.split(".", 1)
-    return prefix + stem, ext.lower()
-
-
-def _to_sample(key: str, members: dict[str, bytes], source: str) -> Sample | None:
-    img_ext = next((e for e in IMAGE_EXTS if e in members), None)
+def _to_sample(raw: dict[str, Any]) -> Sample | None:
+    img_ext = image_member(raw)
     if img_ext is None:
         return None  # img2dataset leaves caption-only entries when a download failed; skip them
-    caption = members.get("txt", b"").decode("utf-8", errors="replace").strip()
+    caption = raw.get("txt", b"").decode("utf-8", errors="replace").strip()
     meta: dict[str, Any] = {}
-    if "json" in members:
+    if "json" in raw:
         try:
-            meta = json.loads(members["json"])
-        except json.JSONDecodeError:
+            meta = json.loads(raw["json"])
+        except (json.JSONDecodeError, UnicodeDecodeError):
             meta = {}
-    meta.setdefault("__shard__", source)
-    return Sample(key=key, image=members[img_ext], caption=caption, meta=meta, image_ext=img_ext)
+        if not isinstance(meta, dict):
+            meta = {}
+    meta.setdefault("__shard__", Path(raw.get("__url__", "")).name)
+    return Sample(key=raw["__key__"], image=raw[img_ext], caption=caption, meta=meta, image_ext=img_ext)
 
 
-def iter_shard(path: str | Path) -> Iterator[Sample]:
-    """Stream the samples of one tar shard in order."""
-    path = Path(path)
-    if not path.is_file():
-        raise UnlearnkitError(f"shard {path} not found")
-    key: str | None = None
-    members: dict[str, bytes] = {}
-    try:
-        with tarfile.open(path, mode="r|*") as tar:
-            for info in tar:
-                if not info.isfile():
-                    continue
-                k, ext = _split_name(info.name)
-                if key is not None and k != key:
-                    sample = _to_sample(key, members, path.name)
-                    if sample is not None:
-                        yield sample
-                    members = {}
-                key = k
-                fh = tar.extractfile(info)
-                members[ext] = fh.read() if fh is not None else b""
-    except tarfile.TarError as exc:
-        raise UnlearnkitError(f"{path} is not a readable tar shard ({exc})") from exc
-    if key is not None:
-        sample = _to_sample(key, members, path.name)
-        if sample is not None:
-            yield sample
+def expand_shards(specs: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Files, folders (every ``*.tar``), brace ranges (``data/{00000..00003}.tar``), globs; nothing matched is
+    an error in one line (the core's ``expand_shards``)."""
+    return _expand(specs)
 
 
-def iter_shards(paths: Iterable[str | Path]) -> Iterator[Sample]:
-    for p in paths:
-        yield from iter_shard(p)
+def iter_shards(paths: Iterable[str | Path] | str | Path, stats: ShardStats | None = None, *,
+                verify: bool = False) -> Iterator[Sample]:
+    """Stream the samples of shards in order; ``verify`` decodes each image and skips (counts) corrupt ones."""
+    stats = stats if stats is not None else ShardStats()
+    specs = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    for raw in iter_samples(specs, stats):
+        sample = _to_sample(raw)
+        if sample is None or (verify and not sample.decodes(stats)):
+            continue
+        yield sample
 
 
-def expand_shards(specs: Sequence[str | Path]) -> list[Path]:
-    """Accept files, folders (every ``*.tar`` inside, sorted) and brace ranges (``data/{00000..00003}.tar``)."""
-    import braceexpand
+def iter_shard(path: str | Path, stats: ShardStats | None = None, *, verify: bool = False) -> Iterator[Sample]:
+    """Stream the samples of one tar shard (or pattern) in order."""
+    return iter_shards([path], stats, verify=verify)
 
-    out: list[Path] = []
-    for spec in specs:
-        for item in braceexpand.braceexpand(str(spec)):
-            p = Path(item)
-            if p.is_dir():
-                found = sorted(p.glob("*.tar"))
-                if not found:
-                    raise UnlearnkitError(f"no .tar shards in {p}")
-                out.extend(found)
-            elif p.is_file():
-                out.append(p)
-            else:
-                raise UnlearnkitError(f"shard {p} not found")
-    if not out:
-        raise UnlearnkitError("no shards given")
-    return out
+
+def read_samples(paths: Iterable[str | Path] | str | Path, stats: ShardStats | None = None) -> list[Sample]:
+    """Every sample with a decodable image, in memory (forget sets: a few hundred images)."""
+    return list(iter_shards(paths, stats, verify=True))
 
 
 class ShardWriter:

@@ -8,18 +8,68 @@ from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
+from unlearnkit.shared.outputs import plan_outputs
 
-from ._core import UnlearnkitError, check_writable, load_json, save_json
+from ._core import UnlearnkitError, load_json, save_json
 from .datasets import LabeledImages, PairDataset, ShardPairs, image_folder, pair_loader
 from .grads import compute_gradient, load_gradients, save_gradients
 from .layers import load_layers, mark_pareto, plot_layers, save_layers, score_layers
 from .losses import clip_loss, forget_loss
 from .models import ClipBundle, load_clip, save_clip
-from .shards import expand_shards, iter_shard
+from .shards import ShardStats, expand_shards, read_samples
 from .unlearn import apply_outcome, run_search
 from .zeroshot import CachedEvaluator, EvalSet
 
 FORGET_FILE, RETAIN_FILE = "forget.safetensors", "retain.safetensors"
+
+
+def _inputs(**paths) -> dict:
+    """Input roles for ``plan_outputs`` (lists of shard patterns become one role per file)."""
+    out: dict = {}
+    for role, p in paths.items():
+        flag = "--" + role.replace("_", "-")
+        if isinstance(p, (list, tuple)):
+            out.update({f"{flag} {x}": x for x in p})
+        elif p is not None:
+            out[flag] = p
+    return out
+
+
+def _skipped(stats: ShardStats) -> dict:
+    return {"skipped": stats.summary()} if stats.skipped() else {}
+
+
+def check_grads_outputs(forget_tar, retain, out_dir, overwrite: bool = False, **inputs) -> tuple[list, list]:
+    """``slug grads``'s shards (each pattern must match) and outputs, checked before the model is loaded."""
+    fshards, rshards = expand_shards([forget_tar]), expand_shards(retain)
+    out_dir = Path(out_dir)
+    plan_outputs({f: out_dir / f for f in (FORGET_FILE, RETAIN_FILE, "grads_summary.json")},
+                 inputs=_inputs(forget=fshards, retain=rshards, **inputs), overwrite=overwrite)
+    return fshards, rshards
+
+
+def check_layers_outputs(grads_dir, out_dir, overwrite: bool = False, **inputs) -> None:
+    grads = [Path(grads_dir) / FORGET_FILE, Path(grads_dir) / RETAIN_FILE]
+    for g in grads:
+        if not g.is_file():
+            raise UnlearnkitError(f"gradient file {g} not found (run `slug grads` first)")
+    plan_outputs({f: Path(out_dir) / f for f in ("layers.json", "layers.png")}, inputs=_inputs(grads=grads, **inputs),
+                 overwrite=overwrite)
+
+
+def check_baseline_outputs(method: str, forget_tar, retain, out_model, grads_dir=None, overwrite: bool = False,
+                           **inputs) -> list:
+    from .baselines import ALL_BASELINES
+
+    if method not in ALL_BASELINES:
+        raise UnlearnkitError(f"unknown baseline {method!r}; choose from {', '.join(ALL_BASELINES)}")
+    if method == "salun" and not grads_dir:
+        raise UnlearnkitError("salun needs --grads-dir (its saliency mask is the forget gradient)")
+    rshards = expand_shards(retain)
+    grads = [Path(grads_dir) / FORGET_FILE] if grads_dir and method == "salun" else None
+    plan_outputs({"--out": out_model}, inputs=_inputs(forget=expand_shards([forget_tar]), retain=rshards,
+                                                      grads=grads, **inputs), overwrite=overwrite)
+    return rshards
 
 
 def compute_grads(bundle: ClipBundle, forget_tar: str | Path, retain: Sequence[str | Path], out_dir: str | Path,
@@ -30,16 +80,18 @@ def compute_grads(bundle: ClipBundle, forget_tar: str | Path, retain: Sequence[s
 
     dist.init_distributed()
     out_dir = Path(out_dir)
-    for f in (FORGET_FILE, RETAIN_FILE):
-        check_writable(out_dir / f, overwrite)
+    if batch_size < 1 or (retain_limit is not None and retain_limit < 1):
+        raise UnlearnkitError("batch size and retain limit must be >= 1")
+    fshards, rshards = check_grads_outputs(forget_tar, retain, out_dir, overwrite)
     rank, world = dist.rank(), dist.world_size()
-    fset = ShardPairs(expand_shards([forget_tar]), bundle.preprocess_val, bundle.tokenize, rank=rank, world=world)
-    rset = ShardPairs(expand_shards(retain), bundle.preprocess_train, bundle.tokenize, limit=retain_limit,
-                      rank=rank, world=world)
+    stats = ShardStats()
+    fset = ShardPairs(fshards, bundle.preprocess_val, bundle.tokenize, rank=rank, world=world, stats=stats)
+    rset = ShardPairs(rshards, bundle.preprocess_train, bundle.tokenize, limit=retain_limit,
+                      rank=rank, world=world, stats=stats)
     gf = compute_gradient(bundle.model, pair_loader(fset, batch_size), forget_loss, device, "forget gradient")
     gr = compute_gradient(bundle.model, pair_loader(rset, batch_size), clip_loss, device, "retain gradient")
     summary = {"forget_samples": gf.samples, "retain_samples": gr.samples, "forget_seconds": gf.seconds,
-               "retain_seconds": gr.seconds, "world_size": world}
+               "retain_seconds": gr.seconds, "world_size": world, **_skipped(stats)}
     if dist.is_main():
         meta = {"model": bundle.name, "forget": str(forget_tar), "retain": [str(r) for r in retain]}
         save_gradients(out_dir / FORGET_FILE, gf, {**meta, "loss": "1-cos"})
@@ -52,8 +104,7 @@ def compute_grads(bundle: ClipBundle, forget_tar: str | Path, retain: Sequence[s
 def select_layers(bundle: ClipBundle, grads_dir: str | Path, out_dir: str | Path, *, include_norm: bool = False,
                   overwrite: bool = False) -> list:
     out_dir = Path(out_dir)
-    for f in ("layers.json", "layers.png"):
-        check_writable(out_dir / f, overwrite)
+    check_layers_outputs(grads_dir, out_dir, overwrite)
     gf, gr = load_gradients(Path(grads_dir) / FORGET_FILE), load_gradients(Path(grads_dir) / RETAIN_FILE)
     scores = mark_pareto(score_layers(dict(bundle.model.named_parameters()), gf, gr, exclude_norm=not include_norm))
     save_layers(out_dir / "layers.json", scores)
@@ -81,8 +132,10 @@ def read_names(names_file: str | Path | None, name: str) -> tuple[list[str], int
 class _ImagesAsLabel(torch.utils.data.Dataset):
     """Forget-set images (from a tar) all labelled with the forget identity's index."""
 
-    def __init__(self, tar: str | Path, preprocess, label: int):
-        self.samples = list(iter_shard(tar))
+    def __init__(self, tar: str | Path, preprocess, label: int, stats: ShardStats | None = None):
+        self.samples = read_samples(tar, stats)
+        if not self.samples:
+            raise UnlearnkitError(f"no readable image in {tar}")
         self.preprocess, self.label = preprocess, label
 
     def __len__(self):
@@ -115,20 +168,42 @@ def build_evaluator(bundle: ClipBundle, name: str, forget_images: str | Path, *,
 def unlearn(bundle: ClipBundle, grads_dir: str | Path, layers_json: str | Path, evaluator: CachedEvaluator,
             out_model: str | Path, log_path: str | Path, *, target: str = "top5", threshold: float = 0.0,
             max_iter: int = 10, towers: Sequence[str] = ("vision", "text"), overwrite: bool = False) -> dict:
-    check_writable(out_model, overwrite)
-    check_writable(log_path, overwrite)
-    Path(log_path).unlink(missing_ok=True)
+    """Search, apply and save. Writes ``out_model``, its ``.json`` summary and the trial log (all checked
+    before the search); the log is written to a temporary name and moved into place at the end."""
+    check_unlearn_outputs(out_model, log_path, grads_dir, layers_json, overwrite)
     gf = load_gradients(Path(grads_dir) / FORGET_FILE)
+    layers = load_layers(layers_json)
     before = evaluator(None)
-    outcome = run_search(bundle.model, gf, load_layers(layers_json), evaluator, target=target, threshold=threshold,
-                         max_iter=max_iter, log_path=log_path, towers=towers)
+    tmp_log = Path(log_path).with_name(f".{Path(log_path).name}.partial")
+    tmp_log.unlink(missing_ok=True)  # our own temporary file from a killed run
+    outcome = run_search(bundle.model, gf, layers, evaluator, target=target, threshold=threshold,
+                         max_iter=max_iter, log_path=tmp_log, towers=towers)
     apply_outcome(bundle.model, gf, outcome)
     after = evaluator(outcome.chosen.layer)
     summary = {"layer": outcome.chosen.layer, "step": outcome.chosen.high, "search_seconds": outcome.seconds,
                "before": before, "after": after, "searched": [r.to_dict() for r in outcome.results]}
     save_clip(out_model, bundle, meta={k: summary[k] for k in ("layer", "step")})
     save_json(Path(out_model).with_suffix(".json"), summary)
+    if tmp_log.exists():
+        import os
+
+        os.replace(tmp_log, log_path)
     return summary
+
+
+def check_unlearn_outputs(out_model, log_path, grads_dir, layers_json, overwrite: bool = False, **inputs) -> None:
+    """The unlearn command's outputs (model, its ``.json`` summary, the search log) against its inputs; the
+    gradient file and the layer list must exist and parse (before a model is loaded)."""
+    grads = Path(grads_dir) / FORGET_FILE
+    if not grads.is_file():
+        raise UnlearnkitError(f"gradient file {grads} not found (run `slug grads` first)")
+    load_layers(layers_json)
+    for role, p in inputs.items():
+        if p is not None and not Path(p).exists():
+            raise UnlearnkitError(f"--{role.replace('_', '-')} {p} not found")
+    plan_outputs({"--out": out_model, "summary": Path(out_model).with_suffix(".json"), "--log": log_path},
+                 inputs=_inputs(grads=[Path(grads_dir) / FORGET_FILE], layers=layers_json, **inputs),
+                 overwrite=overwrite)
 
 
 def evaluate(bundle: ClipBundle, evaluator: CachedEvaluator, *, forget_tar=None, heldout=None,
@@ -138,24 +213,27 @@ def evaluate(bundle: ClipBundle, evaluator: CachedEvaluator, *, forget_tar=None,
 
     out = evaluator.fresh()
     if forget_tar is not None and heldout is not None:
-        fset = PairDataset(list(iter_shard(forget_tar)), bundle.preprocess_val, bundle.tokenize)
-        hset = ShardPairs(expand_shards([heldout]), bundle.preprocess_val, bundle.tokenize)
+        stats = ShardStats()
+        fset = PairDataset(read_samples(forget_tar, stats), bundle.preprocess_val, bundle.tokenize)
+        hset = ShardPairs(expand_shards([heldout]), bundle.preprocess_val, bundle.tokenize, stats=stats)
         out["mia"] = mia_accuracy(pair_features(bundle.model, DataLoader(fset, batch_size=batch_size), device),
                                   pair_features(bundle.model, DataLoader(hset, batch_size=batch_size), device))
+        out.update(_skipped(stats))
     return out
 
 
 def run_baseline(bundle: ClipBundle, method: str, forget_tar, retain, out_model, *, grads_dir=None, epochs=10,
-                 lr=1e-7, batch_size=32, device="cpu", overwrite=False) -> dict:
-    from .baselines import ALL_BASELINES, BaselineConfig, squared_gradients, ssd, train_baseline
+                 lr=1e-7, batch_size=32, device="cpu", overwrite=False, params=None) -> dict:
+    """A comparison baseline; ``params`` (a ``BaselineConfig``) wins over ``epochs``/``lr``."""
+    from .baselines import BaselineConfig, squared_gradients, ssd, train_baseline
 
-    if method not in ALL_BASELINES:
-        raise UnlearnkitError(f"unknown baseline {method!r}; choose from {', '.join(ALL_BASELINES)}")
-    check_writable(out_model, overwrite)
-    cfg = BaselineConfig(epochs=epochs, lr=lr)
-    fset = PairDataset(list(iter_shard(forget_tar)), bundle.preprocess_val, bundle.tokenize)
-    rsamples = [s for p in expand_shards(retain) for s in iter_shard(p)]
-    rset = PairDataset(rsamples, bundle.preprocess_train, bundle.tokenize)
+    rshards = check_baseline_outputs(method, forget_tar, retain, out_model, grads_dir, overwrite)
+    cfg = params if params is not None else BaselineConfig(epochs=epochs, lr=lr)
+    stats = ShardStats()
+    fset = PairDataset(read_samples(forget_tar, stats), bundle.preprocess_val, bundle.tokenize)
+    rset = PairDataset(read_samples(rshards, stats), bundle.preprocess_train, bundle.tokenize)
+    if not len(fset) or not len(rset):
+        raise UnlearnkitError(f"no readable forget or retain samples ({stats.summary() or 'empty shards'})")
     floader = DataLoader(fset, batch_size=batch_size, shuffle=True)
     rloader = DataLoader(rset, batch_size=batch_size, shuffle=True)
     if method == "ssd":
@@ -167,7 +245,7 @@ def run_baseline(bundle: ClipBundle, method: str, forget_tar, retain, out_model,
             raise UnlearnkitError("salun needs --grads-dir (its saliency mask is the forget gradient)")
         res = train_baseline(method, bundle.model, floader, rloader, cfg, g_forget=g, device=device)
     save_clip(out_model, bundle, meta={"baseline": method, "seconds": res.seconds})
-    return {"method": method, "seconds": res.seconds, "steps": res.steps}
+    return {"method": method, "seconds": res.seconds, "steps": res.steps, **_skipped(stats)}
 
 
 __all__ = ["compute_grads", "select_layers", "build_evaluator", "unlearn", "evaluate", "run_baseline", "load_json",

@@ -18,6 +18,7 @@ Names:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +29,9 @@ from unlearnkit.shared.data.catalog import DATASETS, DEFAULT_DATA_ROOT, OFFICE_H
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.registry import Registry
 
-__all__ = ["DOWNSTREAM", "DEFAULT_DOWNSTREAM", "load_downstream", "downstream_names"]
+__all__ = ["DOWNSTREAM", "DEFAULT_DOWNSTREAM", "load_downstream", "downstream_names", "drop_unreadable"]
+
+log = logging.getLogger(__name__)
 
 # loader(root, image_size, in_chans) -> LabeledDataset
 Loader = Callable[[Path, int, int], LabeledDataset]
@@ -75,11 +78,11 @@ def load_downstream(
     root_path = Path(root) if root is not None else DEFAULT_DATA_ROOT
     if name.startswith("folder:"):
         path = Path(name.split(":", 1)[1]).expanduser()
-        return load_image_folder(path, image_size=image_size, in_chans=in_chans)
+        return drop_unreadable(load_image_folder(path, image_size=image_size, in_chans=in_chans), name)
     if name in DOWNSTREAM:
-        return DOWNSTREAM.get(name)(root_path, image_size, in_chans)
+        return drop_unreadable(DOWNSTREAM.get(name)(root_path, image_size, in_chans), name)
     if name in DATASETS:
-        return _registered(name)(root_path, image_size, in_chans)
+        return drop_unreadable(_registered(name)(root_path, image_size, in_chans), name)
     raise UnlearnkitError(
         f"unknown downstream set {name!r}; choose from {', '.join(downstream_names())}, folder:<path> "
         "or a data set name"
@@ -89,3 +92,33 @@ def load_downstream(
 def load_many(names: Sequence[str], **kw) -> dict[str, LabeledDataset]:
     """Several downstream sets keyed by name, failing on the first one that cannot be found."""
     return {n: load_downstream(n, **kw) for n in names}
+
+
+def drop_unreadable(data: LabeledDataset, name: str = "") -> LabeledDataset:
+    """Image-folder data sets: decode every file once, skip the ones that are corrupt, truncated or beyond
+    PIL's decompression-bomb limit, and say how many were skipped (one line); refuse a set with none left.
+
+    Downstream folders are gathered from the web (Office-Home, CUB, DomainNet) and a single bad file would
+    otherwise stop a long k-NN or CKA run half-way with a decoder traceback. Other data sets pass through.
+    """
+    samples = getattr(data.base, "samples", None)
+    if not samples:
+        return data
+    from PIL import Image
+
+    good, bad = [], []
+    for pos, src in enumerate(data.source_indices):
+        path = samples[int(src)][0]
+        try:
+            with Image.open(path) as im:
+                im.load()
+            good.append(pos)
+        except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            bad.append(path)
+    if not good:
+        raise UnlearnkitError(f"downstream set {name or data.info.name}: none of its {len(bad)} images can be read")
+    if bad:
+        log.warning("downstream set %s: skipped %d unreadable image(s) of %d (e.g. %s)", name or data.info.name,
+                    len(bad), len(bad) + len(good), bad[0])
+        return data.subset(good)
+    return data

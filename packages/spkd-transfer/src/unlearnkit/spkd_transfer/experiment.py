@@ -50,8 +50,21 @@ def run_demo(save_dir: str | Path, *, classes: str = "random2", methods: Sequenc
     Existing checkpoints in ``save_dir`` are reused unless ``overwrite``: re-running after a crash, or with
     an extra method, only computes what is missing.
     """
+    from unlearnkit.shared.methods import get_method
+    from unlearnkit.shared.outputs import plan_outputs
+
+    from .report import report_paths
+    from .workflows import check_method_numbers
+
     save = Path(save_dir)
     original = save / "original.pt"
+    # Before any work: the report files, the folder, and every method spec typed by its params dataclass.
+    plan_outputs({f"report.{k}": p for k, p in report_paths(save).items()}, overwrite=overwrite)
+    for spec in (*methods, "retrain"):
+        method, params, _ = parse_method_spec(spec)
+        check_method_numbers(get_method(method).make_params(params), params)
+    if knn_repeats < 1:
+        raise UnlearnkitError(f"--knn-repeats {knn_repeats} is not allowed: must be an integer >= 1")
     if overwrite or not original.is_file():
         train_original(dataset, arch, save, seed=seed, device=device, data_root=data_root, overwrite=overwrite,
                        progress=progress)
@@ -63,25 +76,17 @@ def run_demo(save_dir: str | Path, *, classes: str = "random2", methods: Sequenc
     for method, params, label in parsed:
         out = save / f"{label}.pt"
         if overwrite or not out.is_file():
-            flags = {("unlearn_lr" if k == "lr" else "unlearn_epochs" if k == "epochs" else k): v
-                     for k, v in params.items()}
-            forget(method, original, save, flags=_typed(flags), seed=seed, device=device, data_root=data_root,
+            # strings: the method's params dataclass types them (unlearnkit.shared.typed): 2.7 epochs or
+            # lr=nan are refused, not rounded or passed on
+            forget(method, original, save, params=params, seed=seed, device=device, data_root=data_root,
                    overwrite=True, out_name=label, downstream=downstream)
         paths[label] = str(out)
     reference = paths["retrain"]
     rows = evaluate_models({"original": str(original), **paths}, reference, save / "request.json", downstream,
                            layers=layers, knn_repeats=knn_repeats, data_root=data_root, device=device)
-    write_report(rows, save, overwrite=True, console=console,
+    write_report(rows, save, overwrite=overwrite, console=console,
                  meta={"title": f"{dataset}/{arch}, forget classes {classes}", "classes": classes,
                        "downstream": list(downstream), "seed": seed, "knn_repeats": knn_repeats})
     return rows
 
 
-def _typed(flags: dict[str, str]) -> dict:
-    out: dict = {}
-    for k, v in flags.items():
-        try:
-            out[k] = int(v) if re.fullmatch(r"-?\d+", v) else float(v)
-        except ValueError:
-            out[k] = v
-    return out

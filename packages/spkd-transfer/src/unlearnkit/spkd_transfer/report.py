@@ -16,7 +16,8 @@ from rich.table import Table
 from unlearnkit.shared.checkpoint import load_model
 from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.evaluation import evaluate_unlearning
-from unlearnkit.shared.io import atomic_write_bytes, atomic_write_text, check_writable, save_json
+from unlearnkit.shared.io import atomic_write_bytes, atomic_write_text, save_json
+from unlearnkit.shared.outputs import plan_outputs
 
 from .workflows import _context, read_report, transfer_metrics
 
@@ -114,14 +115,17 @@ def bar_chart_png(rows: Sequence[Mapping], title: str = "") -> bytes:
     return buf.getvalue()
 
 
+def report_paths(out_dir: str | os.PathLike) -> dict[str, Path]:
+    """The three files a report writes: plan them (``plan_outputs``) before evaluating anything."""
+    return {k: Path(out_dir) / f"report.{k}" for k in ("json", "md", "png")}
+
+
 def write_report(rows: Sequence[Mapping], out_dir: str | os.PathLike, *, overwrite: bool = False,
                  meta: Mapping | None = None, console: Console | None = None) -> dict[str, str]:
     """``report.json``, ``report.md`` and ``report.png`` in ``out_dir`` (refusing to replace them unless
     ``overwrite``); prints the rich table."""
-    out = Path(out_dir)
-    paths = {k: out / f"report.{k}" for k in ("json", "md", "png")}
-    for p in paths.values():
-        check_writable(p, overwrite)
+    paths = report_paths(out_dir)
+    plan_outputs({f"report.{k}": p for k, p in paths.items()}, overwrite=overwrite)
     save_json(paths["json"], {"rows": list(rows), "meta": dict(meta or {})})
     atomic_write_text(paths["md"], markdown_table(rows))
     atomic_write_bytes(paths["png"], bar_chart_png(rows, title=str((meta or {}).get("title", ""))))

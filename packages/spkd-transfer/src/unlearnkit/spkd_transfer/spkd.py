@@ -34,7 +34,7 @@ class SPKDParams:
     """SPKD's knobs. Defaults suit the embedded digits data (like every shared baseline's defaults); the
     paper's ImageNet/ResNet-50 run is ``PRESETS["paper"]`` (15 epochs, lr 1e-5, no forget cap).
 
-    ``epochs`` / ``lr`` are ``--unlearn-epochs`` / ``--unlearn-lr``. The weights 10/10 on CE and the
+    ``epochs`` / ``lr`` are ``--epochs`` / ``--lr`` (the published ``--unlearn_epochs`` / ``--unlearn_lr``). The weights 10/10 on CE and the
     distillation loss are the published code's; ``forget_weight`` scales phase A (1 in the paper).
     ``forget_cap`` (0 = off, as in the paper) clamps each forget sample's cross-entropy before ascending
     it: a sample already misclassified that badly stops pulling. At the paper's lr 1e-5 the ascent never
@@ -97,7 +97,7 @@ def _original_teacher(ctx, params: SPKDParams) -> nn.Module:
 @TEACHERS.register("retrained")
 def _retrained_teacher(ctx, params: SPKDParams) -> nn.Module:
     if not params.teacher_path:
-        raise UnlearnkitError("teacher=retrained needs --teacher-path (a checkpoint of the retrained model)")
+        raise UnlearnkitError("teacher=retrained needs the retrained checkpoint: --teacher PATH")
     return load_teacher(params.teacher_path)
 
 
@@ -194,7 +194,7 @@ def spkd_unlearn(model: nn.Module, ctx, params: SPKDParams | None = None, *, see
             ga = _forget_phase(model, forget, opt, params, device, advance)
             ce, kd = _restore_phase(model, teacher, retain, opt, params, device, advance)
             if not all(math.isfinite(v) for v in (ga, ce, kd)):
-                raise UnlearnkitError(f"SPKD diverged at epoch {epoch + 1} (non-finite loss): lower --unlearn-lr")
+                raise UnlearnkitError(f"SPKD diverged at epoch {epoch + 1} (non-finite loss): lower --lr")
             history.append({"epoch": epoch + 1, "forget_loss": ga, "ce": ce, "distill": kd})
             _save_epoch(model, params, epoch + 1, history)
     model.spkd_history = history

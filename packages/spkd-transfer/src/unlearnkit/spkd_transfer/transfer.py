@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
+from unlearnkit.shared.errors import UnlearnkitError
 from unlearnkit.shared.inference import eval_mode, iterate_batches
 from unlearnkit.shared.metrics.cka import linear_cka
-from unlearnkit.shared.metrics.knn import knn_transfer_accuracy
+from unlearnkit.shared.metrics.knn import knn_split, knn_transfer_accuracy
 
 from .features import LayerTaps, resolve_layers
 
@@ -61,11 +62,14 @@ def knn_transfer(
     over the splits of seeds ``seed .. seed+repeats-1``: on a small downstream set (digits: 72 test images,
     1.4 points each) one split's noise is as large as the effects being compared.
     """
+    if k < 1 or repeats < 1:
+        raise UnlearnkitError(f"k-NN needs k >= 1 and repeats >= 1, got k={k}, repeats={repeats}")
     feats, ys = layer_features(model, data, feature_layer, device=device, batch_size=batch_size)
+    n_train = len(knn_split(ys.numpy(), test_size=test_size, seed=seed)[0])
+    if k > n_train:  # scikit-learn would silently use every point: a k that was never asked for
+        raise UnlearnkitError(f"--k {k} is larger than the {n_train} k-NN training samples of this data set")
     if not torch.isfinite(feats).all():
         return float("nan")  # a diverged model (e.g. gradient ascent run too long): no accuracy to report
-    if repeats < 1:
-        raise ValueError("repeats must be >= 1")
     accs = [knn_transfer_accuracy(feats, ys, k=k, test_size=test_size, seed=seed + r) for r in range(repeats)]
     return float(np.mean(accs))
 

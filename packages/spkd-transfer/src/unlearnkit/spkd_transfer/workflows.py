@@ -4,23 +4,28 @@ They mirror the published scripts (main_train, generate_mask, main_forget / main
 main_cka) on top of the shared core: training, retraining, baselines, saliency masks, UA/RA/TA/MIA all come
 from ``unlearnkit.shared``; this module adds class lists, SPKD, and the transfer probes.
 
-Files in a run directory (``--save-dir``): ``original.pt``, ``request.json`` (the forget request every
-method and metric shares), ``<method>.pt`` + ``<method>.json`` per unlearned model, ``mask/with_<r>.pt``.
+Files in a run directory (``--out``; the published ``--save_dir``): ``original.pt`` (+ its training log and,
+while it trains, ``original.pt.partial``), ``request.json`` (the forget request every method and metric
+shares), ``<method>.pt`` + ``<method>.json`` per unlearned model, ``mask/with_<r>.pt``. Every function checks
+its inputs and plans every output path (``unlearnkit.shared.outputs.plan_outputs``) before it loads data or
+a model; files are written atomically, so a killed run leaves finished outputs intact.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
-from unlearnkit.shared.checkpoint import load_model
+from unlearnkit.shared.checkpoint import check_same_request, load_model, partial_path, read_checkpoint
 from unlearnkit.shared.data import ForgetRequest, LabeledDataset
 from unlearnkit.shared.errors import UnlearnkitError
-from unlearnkit.shared.io import check_writable, load_json, save_json
+from unlearnkit.shared.io import load_json, save_json
 from unlearnkit.shared.methods import UnlearnContext, get_method, run_method, saliency_masks, save_mask
+from unlearnkit.shared.outputs import plan_outputs
 from unlearnkit.shared.workflows import default_config, load_data, resolve_device, splits_for, train_model
 
 from .classlists import resolve_classes
@@ -61,7 +66,9 @@ def train_original(dataset: str, arch: str, save_dir: str | Path, *, imagenet_ar
                    progress: bool | None = None) -> dict:
     """main_train: the original model, ``<save_dir>/original.pt`` (recipe: the core's per-data-set default)."""
     out = Path(save_dir) / "original.pt"
-    check_writable(out, overwrite)
+    plan_outputs({"original model": out, "training log": out.with_suffix(".log.jsonl"),
+                  "partial checkpoint": partial_path(out)}, overwrite=overwrite)
+    resolve_device(device)  # a bad --device fails before the data are loaded
     data = load_data(dataset, data_root, download)
     cfg = default_config(dataset, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
     _, meta, _ = train_model(data, arch, cfg, out, device=device, overwrite=overwrite, progress=progress,
@@ -82,11 +89,12 @@ def ensure_request(save_dir: str | Path, model_path, class_to_replace: str | Non
     """``<save_dir>/request.json`` for the given classes: written once, then reused (and checked) by every
     later command, so all methods of a run forget exactly the same samples."""
     path = Path(save_dir) / "request.json"
+    _require_files({"--checkpoint": model_path})
     bundle, _ = _train_set_of(model_path, data_root, download)
     train = bundle.train
     if class_to_replace is None:
         if not path.is_file():
-            raise UnlearnkitError(f"no forget request in {save_dir}: pass --class-to-replace")
+            raise UnlearnkitError(f"no forget request in {save_dir}: pass --classes")
         return path, ForgetRequest.load(path, dataset=train.info.name, dataset_size=len(train))
     classes = resolve_classes(class_to_replace, train.info.num_classes, train.info.class_names)
     req = ForgetRequest.for_classes(train, classes)
@@ -94,19 +102,54 @@ def ensure_request(save_dir: str | Path, model_path, class_to_replace: str | Non
         old = ForgetRequest.load(path, dataset=train.info.name, dataset_size=len(train))
         if old.checksum != req.checksum:
             raise UnlearnkitError(
-                f"{path} forgets classes {list(old.classes)}, not {sorted(classes)}; use another --save-dir or --overwrite")
+                f"{path} forgets classes {list(old.classes)}, not {sorted(classes)}; use another --out folder")
         return path, old
     req.save(path, overwrite=True)
     return path, req
 
 
-def _context(model_path, request_path, data_root, download, device, seed) -> tuple[nn.Module, UnlearnContext, object]:
+def _context(model_path, request_path, data_root, download, device, seed,
+             progress: bool | None = None) -> tuple[nn.Module, UnlearnContext, object]:
     bundle, meta = _train_set_of(model_path, data_root, download)
     model, _ = load_model(model_path)
     req = ForgetRequest.load(request_path, dataset=bundle.train.info.name, dataset_size=len(bundle.train))
     splits = splits_for(req, bundle)
-    ctx = UnlearnContext.from_splits(splits, req, model, device=resolve_device(device), seed=seed, meta=meta)
+    ctx = UnlearnContext.from_splits(splits, req, model, device=resolve_device(device), seed=seed, meta=meta,
+                                     progress=progress)
     return model, ctx, splits
+
+
+def _require_files(paths: Mapping[str, object]) -> None:
+    """Every input file exists before any work (one line naming the flag and the path)."""
+    for flag, p in paths.items():
+        if p is not None and not Path(p).is_file():
+            raise UnlearnkitError(f"{flag} {p}: file not found")
+
+
+def _request_output(save_dir, class_to_replace: str | None) -> dict[str, Path]:
+    """``request.json`` is an output only when this command creates or replaces it."""
+    path = Path(save_dir) / "request.json"
+    return {"request.json": path} if class_to_replace is not None and not path.is_file() else {}
+
+
+def check_reference(path, request: ForgetRequest, *, allow_mismatch: bool = False, role: str = "--reference") -> None:
+    """A retrained reference (or teacher) must have been retrained for this very request."""
+    meta = read_checkpoint(path).get("meta", {})
+    got = meta.get("request") or meta.get("request_checksum")
+    check_same_request({"request": got}, request.checksum, path, allow_mismatch=allow_mismatch, role=role)
+
+
+def check_method_numbers(params, given) -> None:
+    """Counts and rates a user set (a ``-p epochs=0``, ``lr=inf`` ...) that a method would silently misuse are
+    refused. Only the ``given`` names are checked: a method's own default may use 0 to mean "the recipe's"."""
+    for name in ("epochs", "batch_size"):
+        value = getattr(params, name, None) if name in given else None
+        if isinstance(value, int) and value < 1:
+            raise UnlearnkitError(f"{name} {value!r} is not allowed: must be an integer >= 1")
+    for name in ("lr", "unlearn_lr"):
+        value = getattr(params, name, None) if name in given else None
+        if isinstance(value, float | int) and not (math.isfinite(value) and value > 0):
+            raise UnlearnkitError(f"{name} {value!r} is not allowed: must be a finite number > 0")
 
 
 def generate_masks(model_path, class_to_replace: str | None, save_dir, *, ratios: Sequence[float] | None = None,
@@ -115,9 +158,14 @@ def generate_masks(model_path, class_to_replace: str | None, save_dir, *, ratios
     ratios = list(ratios or [round(0.1 * i, 1) for i in range(1, 11)])
     if any(not 0 < r <= 1 for r in ratios):
         raise UnlearnkitError(f"mask ratios must lie in (0, 1], got {ratios}")
+    if any(not (math.isfinite(r) and 0 < r <= 1) for r in ratios):
+        raise UnlearnkitError(f"mask ratios must lie in (0, 1], got {ratios}")
     outs = [Path(save_dir) / "mask" / f"with_{r:g}.pt" for r in ratios]
-    for o in outs:
-        check_writable(o, overwrite)
+    _require_files({"--checkpoint": model_path})
+    plan_outputs({**{f"mask {r:g}": o for r, o in zip(ratios, outs, strict=True)},
+                  **_request_output(save_dir, class_to_replace)},
+                 inputs={"--checkpoint": model_path}, overwrite=overwrite)
+    resolve_device(device)
     req_path, _ = ensure_request(save_dir, model_path, class_to_replace, data_root=data_root, download=download)
     model, ctx, _ = _context(model_path, req_path, data_root, download, device, 0)
     masks = saliency_masks(model, ctx.forget, ratios, device=ctx.device)
@@ -145,39 +193,62 @@ def method_overrides(method: str, flags: Mapping[str, object]) -> dict:
 
 
 def forget(method: str, model_path, save_dir, *, class_to_replace: str | None = None, preset: str | None = None,
-           flags: Mapping[str, object] | None = None, retrained_path=None, downstream: Sequence[str] = (),
-           feature_layer: str = "penultimate", layers: str = "penultimate", seed: int = 0, data_root=None,
-           download=False, device=None, overwrite=False, out_name: str | None = None) -> dict:
+           flags: Mapping[str, object] | None = None, params: Mapping[str, str] | None = None, retrained_path=None,
+           allow_mismatch: bool = False, downstream: Sequence[str] = (), feature_layer: str = "penultimate",
+           layers: str = "penultimate", seed: int = 0, data_root=None, download=False, device=None,
+           overwrite=False, out_name: str | None = None, progress: bool | None = None) -> dict:
     """main_forget: unlearn with any registered method, save ``<save_dir>/<method>.pt``, evaluate UA / RA /
-    TA / MIA (core), k-NN on the downstream sets and CKA to ``retrained_path`` when given; returns the report."""
+    TA / MIA (core), k-NN on the downstream sets and CKA to ``retrained_path`` when given; returns the report.
+
+    ``flags`` are the published script's (``unlearn_epochs``, ``unlearn_lr``, ...); ``params`` are typed
+    ``key=value`` strings for any field of the method's parameters (``unlearnkit.shared.typed``). A
+    ``retrained_path`` (or SPKD teacher file) must be retrained for the same request unless ``allow_mismatch``.
+    """
     from unlearnkit.shared.checkpoint import save_model
     from unlearnkit.shared.evaluation import evaluate_unlearning
 
     method = canonical_method(method)
     spec = get_method(method)
     out = Path(save_dir) / f"{out_name or method}.pt"
-    check_writable(out, overwrite)
-    check_writable(out.with_suffix(".json"), overwrite)
-    req_path, req = ensure_request(save_dir, model_path, class_to_replace, data_root=data_root, download=download)
+    flags = dict(flags or {})
     if preset and (preset not in PRESETS or not method.startswith("spkd")):
         raise UnlearnkitError(f"--preset takes {' or '.join(PRESETS)} and applies to the spkd methods only")
     overrides = dict(PRESETS[preset]) if preset else {}
-    overrides.update(method_overrides(method, flags or {}))
-    model, ctx, splits = _context(model_path, req_path, data_root, download, device, seed)
-    unlearned, rte = run_method(method, model, ctx, params=spec.make_params(overrides))
+    overrides.update(method_overrides(method, flags))
+    overrides.update(params or {})
+    typed = spec.make_params(overrides)  # typed and checked before anything is loaded
+    check_method_numbers(typed, overrides)
+    inputs = {"--checkpoint": model_path, "--reference": retrained_path, "--mask": flags.get("mask_path"),
+              "--teacher": flags.get("teacher_path") or None}
+    _require_files(inputs)
+    plan_outputs({"--out model": out, "--out report": out.with_suffix(".json"),
+                  **_request_output(save_dir, class_to_replace)}, inputs=inputs, overwrite=overwrite)
+    resolve_device(device)
+    # the run's request is never replaced here, even with --overwrite: every method of the run shares it
+    req_path, req = ensure_request(save_dir, model_path, class_to_replace, data_root=data_root, download=download)
+    if retrained_path:
+        check_reference(retrained_path, req, allow_mismatch=allow_mismatch)
+    if flags.get("teacher_path"):
+        check_reference(flags["teacher_path"], req, allow_mismatch=allow_mismatch, role="--teacher")
+    if flags.get("mask_path"):
+        check_mask(flags["mask_path"], model_path)
+    model, ctx, splits = _context(model_path, req_path, data_root, download, device, seed, progress)
+    unlearned, rte = run_method(method, model, ctx, params=typed)
     metrics = evaluate_unlearning(unlearned, splits, ctx.device)
     reference = load_model(retrained_path)[0] if retrained_path else None
     metrics.update(transfer_metrics(unlearned, reference, downstream, splits=splits, feature_layer=feature_layer,
                                     layers=layers, data_root=data_root, device=ctx.device))
     report = {"method": method, "model": str(model_path), "request": req.checksum, "classes": list(req.classes),
-              "metrics": metrics, "rte": rte, "seed": seed, "params": {k: v for k, v in overrides.items()}}
+              "metrics": metrics, "rte": rte, "seed": seed,
+              "params": {k: getattr(typed, k, v) for k, v in overrides.items()}}
     history = getattr(unlearned, "spkd_history", None)
     if history:
         report["history"] = history
     _, meta = load_model(model_path)
     save_model(out, unlearned, meta={**{k: v for k, v in meta.items() if k not in ("history", "init_classifier")},
                                      "init_classifier": meta.get("init_classifier"), "role": "unlearned",
-                                     "method": method, "request": req.checksum})
+                                     "method": method, "request": req.checksum,
+                                     **({"allow_mismatch": True} if allow_mismatch else {})})
     save_json(out.with_suffix(".json"), report)
     report["path"] = str(out)
     return report
@@ -269,6 +340,21 @@ def read_report(path: str | Path) -> dict:
     """The JSON a ``forget`` run left beside its checkpoint (RTE, params), or {} when there is none."""
     j = Path(path).with_suffix(".json")
     return load_json(j) if j.is_file() else {}
+
+
+def check_mask(mask_path, model_path) -> None:
+    """A SalUn mask must name this model's parameters with their shapes (else the method would fail late)."""
+    from unlearnkit.shared.methods import load_mask
+
+    mask = load_mask(mask_path)
+    model, _ = load_model(model_path)
+    own = dict(model.named_parameters())
+    for name, m in (mask.items() if isinstance(mask, dict) else []):
+        if name not in own:
+            raise UnlearnkitError(f"--mask {mask_path}: parameter {name!r} is not in {model_path}")
+        if tuple(getattr(m, "shape", ())) != tuple(own[name].shape):
+            raise UnlearnkitError(f"--mask {mask_path}: {name} has shape {tuple(m.shape)}, the model's is "
+                                  f"{tuple(own[name].shape)}")
 
 
 def check_original(model_path, *, dataset: str | None = None, num_classes: int | None = None) -> None:

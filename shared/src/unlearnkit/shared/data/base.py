@@ -100,3 +100,17 @@ class TensorImages(Dataset):
         if self.transform is not None:
             x = self.transform(x)
         return x, int(self.targets[i])
+
+    def device_tensors(self, indices: np.ndarray):
+        """The images at ``indices`` at their served geometry, un-augmented, as one tensor, and the
+        augmentation ``__getitem__`` would draw per sample (the GPU data path applies it per batch)."""
+        from .device_loader import BatchAugment
+
+        x = self.images[torch.as_tensor(np.asarray(indices), dtype=torch.int64)]
+        t = self.transform
+        if t is None:
+            return x, BatchAugment()
+        geometry = getattr(t, "geometry", None)
+        if geometry is None:
+            raise TypeError(f"transform {type(t).__name__} has no batched form")
+        return geometry(x), BatchAugment(t.pad if t.augment else 0, bool(getattr(t, "hflip", False)) and t.augment)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,19 +195,22 @@ def reorganise_tinyimagenet_val(root: Path) -> Path:
     ann = root / "val" / "val_annotations.txt"
     if not ann.is_file():
         raise UnlearnkitError(f"TinyImageNet validation annotations not found: {ann}")
-    tmp = root / ".val_by_class.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    for line in ann.read_text().splitlines():
-        parts = line.split("\t")
-        if len(parts) < 2:
-            continue
-        src = root / "val" / "images" / parts[0]
-        (tmp / parts[1]).mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(src, tmp / parts[1] / parts[0])
-        except OSError:
-            shutil.copy2(src, tmp / parts[1] / parts[0])
-    os.replace(tmp, target)
+    tmp = Path(tempfile.mkdtemp(prefix=".val_by_class.", suffix=".tmp", dir=root))  # ours alone: safe to remove
+    try:
+        for line in ann.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) < 2:
+                continue
+            src = root / "val" / "images" / parts[0]
+            (tmp / parts[1]).mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, tmp / parts[1] / parts[0])
+            except OSError:
+                shutil.copy2(src, tmp / parts[1] / parts[0])
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return target
 
 

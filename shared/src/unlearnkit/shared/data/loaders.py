@@ -21,10 +21,14 @@ class EpochShuffleSampler(Sampler[int]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self):
+    def permutation(self) -> torch.Tensor:
+        """This epoch's order as a tensor (the device data path takes it whole)."""
         g = torch.Generator()
         g.manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
+        return torch.randperm(self.n, generator=g)
+
+    def __iter__(self):
+        return iter(self.permutation().tolist())
 
     def __len__(self) -> int:
         return self.n

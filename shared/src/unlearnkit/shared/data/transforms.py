@@ -55,13 +55,17 @@ class TensorTransform:
         self.pad = pad
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.image_size is not None and x.shape[-1] != self.image_size:
-            x = F.interpolate(x[None], size=(self.image_size, self.image_size), mode="bilinear",
-                              align_corners=False)[0]
-        if self.in_chans is not None and x.shape[0] != self.in_chans:
-            x = x.expand(self.in_chans, *x.shape[1:]).contiguous()
+        x = self.geometry(x[None])[0]
         if self.augment:
             x = random_shift(x, self.pad)
+        return x
+
+    def geometry(self, x: torch.Tensor) -> torch.Tensor:
+        """Resize and channel repeat of an ``[N, C, H, W]`` batch (no augmentation)."""
+        if self.image_size is not None and x.shape[-1] != self.image_size:
+            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        if self.in_chans is not None and x.shape[1] != self.in_chans:
+            x = x.expand(x.shape[0], self.in_chans, *x.shape[2:]).contiguous()
         return x
 
 

@@ -6,6 +6,7 @@ AMP, DDP, checkpoints and resumption work for all of them at once.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -20,7 +21,9 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from .. import distributed as dist
 from ..checkpoint import partial_path, read_checkpoint, save_model
+from ..data.device_loader import device_loader_for
 from ..data.loaders import EpochShuffleSampler, make_loader
+from ..errors import UnlearnkitError
 from ..inference import predict
 from ..io import append_jsonl
 from .config import TrainConfig
@@ -36,6 +39,7 @@ class FitResult:
     seconds: float = 0.0
     resumed_from: int | None = None
     completed: bool = False  # every epoch of cfg.epochs ran (not stopped by on_epoch_end)
+    already_complete: bool = False  # --resume found the finished run with the same configuration: nothing ran
 
 
 def cross_entropy_step(label_smoothing: float = 0.0) -> StepFn:
@@ -84,7 +88,9 @@ def _batches_per_rank(cfg: TrainConfig) -> int:
 
 def _auto_progress(progress: bool | None) -> bool:
     if progress is None:
-        return sys.stderr.isatty() and dist.is_main()
+        from ..progress import is_quiet
+
+        return sys.stderr.isatty() and dist.is_main() and not is_quiet()
     return progress and dist.is_main()
 
 
@@ -102,10 +108,17 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
     hold: see ``workflows.train_model``), so a run resumed from it reaches the same weights as an
     uninterrupted one. Under torchrun the
     model is wrapped in DDP and ``cfg.batch_size`` is the global batch. ``on_epoch_end`` may return True to stop.
+    On CUDA a tensor-backed data set that fits is batched on the GPU (``data.device_loader``) and conv nets
+    run channels_last (restored to the default layout on return).
     """
     device = torch.device(device)
     seed_everything(cfg.seed, cfg.deterministic)
     model.to(device)
+    channels_last = _wants_channels_last(model, device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    if device.type == "cuda" and not cfg.deterministic:
+        torch.backends.cudnn.benchmark = True
     net = dist.wrap_ddp(model, device)
     opt = build_optimizer(params if params is not None else model.parameters(), cfg)
     sched = build_scheduler(opt, cfg)
@@ -116,13 +129,15 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
         sampler = DistributedSampler(train_set, shuffle=True, seed=cfg.seed, drop_last=False)
     else:
         sampler = EpochShuffleSampler(train_set, cfg.seed)
-    loader = make_loader(train_set, _batches_per_rank(cfg), sampler=sampler, num_workers=cfg.num_workers,
-                         pin_memory=device.type == "cuda")
+    loader = device_loader_for(train_set, _batches_per_rank(cfg), sampler, device, channels_last=channels_last)
+    if loader is None:
+        loader = make_loader(train_set, _batches_per_rank(cfg), sampler=sampler, num_workers=cfg.num_workers,
+                             pin_memory=device.type == "cuda")
 
     result = FitResult()
     start_epoch = 0
     partial = partial_path(checkpoint_path) if checkpoint_path is not None else None
-    state = _resume_state(partial, cfg) if resume and partial is not None else None
+    state = _resume_state(partial, cfg, model, meta) if resume and partial is not None else None
     if state is not None:
         model.load_state_dict(state["state_dict"])
         train_state = state["train_state"]
@@ -160,6 +175,10 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
                 bar.advance()
             sched.step()
             mean_loss = dist.all_reduce_mean(total / max(1, steps)).item()
+            if not math.isfinite(mean_loss):
+                _discard_partial(partial, created=state is None)
+                raise UnlearnkitError(f"training diverged: the loss became {mean_loss} in epoch {epoch + 1} "
+                                      f"(lr {cfg.lr:g}); nothing was saved for this run, try a lower --lr")
             record: dict[str, Any] = {"epoch": epoch, "loss": mean_loss, "lr": opt.param_groups[0]["lr"],
                                       "seconds": time.perf_counter() - e0}
             if eval_sets and dist.is_main():
@@ -179,22 +198,104 @@ def fit(model: nn.Module, train_set: Dataset, cfg: TrainConfig, *, device: str |
             if on_epoch_end is not None and on_epoch_end(epoch, model):
                 break
     dist.barrier()
+    if channels_last:
+        model.to(memory_format=torch.contiguous_format)
     result.seconds = time.perf_counter() - t0
     result.completed = bool(result.history) and result.history[-1]["epoch"] == cfg.epochs - 1
     return result
 
 
-def _resume_state(partial, cfg: TrainConfig) -> dict | None:
+def _discard_partial(partial, created: bool) -> None:
+    """A diverged run's resumable state is worthless; remove it when this run made it."""
+    if created and partial is not None and dist.is_main() and os.path.exists(partial):
+        os.unlink(partial)
+
+
+def check_model_fits(model: nn.Module, data: Dataset, device: str | torch.device = "cpu") -> None:
+    """One forward pass of one sample before any training, so that a model that cannot take the data's
+    images (lenet5 on 224-pixel data) is one line, not a traceback a minute into the first epoch."""
+    x = data[0][0]
+    if not torch.is_tensor(x):
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x.unsqueeze(0).to(device))
+    except RuntimeError as err:
+        name = getattr(model, "model_config", {}).get("name", type(model).__name__)
+        first = " ".join(str(err).split("\n")[0].split())[:160]
+        raise UnlearnkitError(f"model {name} does not fit the data's images of shape {tuple(x.shape)}: "
+                              f"{first}") from None
+    finally:
+        model.train(was_training)
+
+
+def _wants_channels_last(model: nn.Module, device: torch.device) -> bool:
+    """Conv nets on CUDA (cuDNN's NHWC kernels are faster under bf16); a ViT's single patch-embedding
+    conv does not make it a conv net."""
+    return device.type == "cuda" and sum(isinstance(m, nn.Conv2d) for m in model.modules()) >= 2
+
+
+def _resume_state(partial, cfg: TrainConfig, model: nn.Module, meta: dict | None) -> dict | None:
     """The killed run's checkpoint to continue from, or None to start afresh.
 
-    Only ``P.partial`` is ever resumed; a finished ``P`` is the caller's business (see ``train_model``).
-    This is the one place that decides whether a partial run may be continued: a check that the partial
-    run's configuration matches ``cfg`` belongs here.
+    Only ``P.partial`` is ever resumed; a finished ``P`` is the caller's business (see ``train_model``). A
+    partial run is continued only when it is the same run (:func:`resume_mismatch`): resuming with another
+    seed, learning rate, model or forget request would keep the old weights under the new labels.
     """
     if not os.path.exists(partial):
         return None
     ckpt = read_checkpoint(partial)
-    return ckpt if ckpt.get("train_state") is not None else None
+    if ckpt.get("train_state") is None:
+        return None
+    problem = resume_mismatch(ckpt, cfg, getattr(model, "model_config", None), meta)
+    if problem:
+        raise UnlearnkitError(f"cannot resume {partial}: {problem}; rerun with the same options, or without "
+                              "--resume (and with --overwrite) to start afresh")
+    return ckpt
+
+
+# Settings that do not change what a run computes, so a resumed run may differ in them.
+_RESUME_FREE = {"num_workers"}
+_RUN_KEYS = ("dataset", "dataset_size", "request")
+
+
+def resume_mismatch(ckpt: dict, cfg: TrainConfig, model_config: dict | None, meta: dict | None) -> str | None:
+    """The first difference between a saved run (``ckpt``) and the run asked for, in words; None if the same.
+
+    Compared: the model (name, classes, channels, constructor arguments), the data set and forget request
+    (when ``meta`` names them) and every training setting (seed, lr, epochs, ...) except ``num_workers``.
+    """
+    saved_meta = ckpt.get("meta") or {}
+    saved_model = ckpt.get("model_config") or {}
+    if model_config is not None:
+        for key in ("name", "num_classes", "in_chans", "kwargs"):
+            a, b = saved_model.get(key, {} if key == "kwargs" else None), model_config.get(
+                key, {} if key == "kwargs" else None)
+            if a != b:
+                return f"it was started with model {key} {a!r}, not {b!r}"
+    for key in _RUN_KEYS:
+        if meta is not None and key in meta and saved_meta.get(key) != meta[key]:
+            what = "forget request" if key == "request" else key.replace("_", " ")
+            return f"it was started for {what} {_short(saved_meta.get(key))}, not {_short(meta[key])}"
+    saved_cfg = saved_meta.get("train_config") or {}
+    for key, value in cfg.to_dict().items():
+        if key in _RESUME_FREE:
+            continue
+        old = saved_cfg.get(key)
+        if isinstance(old, list | tuple) or isinstance(value, list | tuple):
+            old, value = list(old or []), list(value)
+        if old != value:
+            return f"it was started with {key} {old!r}, not {value!r}"
+    return None
+
+
+def _short(value) -> str:
+    if value is None:
+        return "none (the original model)"
+    text = str(value)
+    return text[:12] if len(text) == 64 else repr(value)
 
 
 def _test_delay() -> None:
