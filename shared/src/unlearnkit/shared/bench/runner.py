@@ -281,7 +281,8 @@ class Bench:
         job_request, seed = job.request, job.seed
         if isinstance(res, IsolatedError):  # one broken method must not lose the others' results; retried next time
             self.log(f"  {name} (seed {seed}) failed: {res}")
-            return RunRecord(name, job_request.checksum, seed, {}, {}, status="failed", note=str(res)[:300], key=key,
+            note = str(res).split(" failed: ", 1)[-1].removeprefix("UnlearnkitError: ")  # the cause, short
+            return RunRecord(name, job_request.checksum, seed, {}, {}, status="failed", note=note[:300], key=key,
                              params=overrides)
         rte = {**res.value["rte"], "run_seconds": res.seconds, "run_cpu_seconds": res.cpu_seconds}
         self.log(f"  {name} ({job_request.kind}, seed {seed}): {rte['seconds']:.2f} s")
