@@ -247,6 +247,10 @@ FORGED = [
     ({"indices": [5, 7, 7]}, "index 7 appears more than once"),
     ({"kind": "bogus"}, "unknown request kind 'bogus'"),
     ({"classes": [42]}, "class id 42 of the request does not exist"),
+    ({"classes": [-3]}, "class id -3 is not an integer >= 0"),
+    ({"dataset_size": 0}, "dataset_size must be an integer >= 1"),
+    ({"fraction": 7}, "fraction must be a number in (0, 1]"),
+    ({"indices": {"0": 1}}, "'indices' must be a JSON list"),
 ]
 
 

@@ -37,18 +37,17 @@ def nearest_prototype(features: torch.Tensor, prototypes: torch.Tensor, active: 
     float64 computation over all prototypes.
     """
     if len(features) == 0:
-        return torch.empty(0, dtype=torch.long, device=features.device)
+        return torch.empty(0, dtype=torch.long)
     if len(prototypes) == 0:
         raise ValueError("no prototypes to route to")
     device = features.device
     protos = prototypes.to(device=device, dtype=torch.float64)
-    feats = features.to(torch.float64)
     mask = None if active is None else ~active.to(device=device, dtype=torch.bool)
     p_sq = (protos * protos).sum(1)
     p_sq_max = float(p_sq.max())
-    out = torch.empty(len(feats), dtype=torch.long, device=device)
-    for start in range(0, len(feats), chunk):
-        block = feats[start:start + chunk]
+    out = torch.empty(len(features), dtype=torch.long, device=device)
+    for start in range(0, len(features), chunk):
+        block = features[start:start + chunk].to(torch.float64)  # per chunk: memory never grows with N
         x_sq = (block * block).sum(1, keepdim=True)
         dist = torch.addmm(x_sq + p_sq[None, :], block, protos.T, alpha=-2.0)
         if mask is not None:
@@ -60,7 +59,7 @@ def nearest_prototype(features: torch.Tensor, prototypes: torch.Tensor, active: 
         for row in torch.nonzero(near.sum(1) > 1).flatten().tolist():
             arg[row] = _exact_nearest(block[row], protos, torch.nonzero(near[row]).flatten(), mask)
         out[start:start + chunk] = arg
-    return out
+    return out.cpu()  # routes are CPU indices wherever the features live (callers index numpy arrays)
 
 
 def _exact_nearest(x: torch.Tensor, protos: torch.Tensor, candidates: torch.Tensor,

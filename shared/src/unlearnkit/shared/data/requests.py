@@ -262,6 +262,15 @@ def _validate_fields(req: ForgetRequest) -> None:
         raise UnlearnkitError(f"a {req.kind} request must name its classes")
     if req.kind == "subclass" and len(req.classes) != 1:
         raise UnlearnkitError(f"a subclass request names exactly one class, got {list(req.classes)}")
+    f = req.fraction
+    if f is not None and (isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1):
+        raise UnlearnkitError(f"fraction must be a number in (0, 1], got {f!r}")
+    if req.count is not None and (not _is_int(req.count) or req.count < 1):
+        raise UnlearnkitError(f"count must be an integer >= 1, got {req.count!r}")
+    if req.pick not in (None, "random", "last"):
+        raise UnlearnkitError(f"pick must be random or last, got {req.pick!r}")
+    if req.seed is not None and not _is_int(req.seed):
+        raise UnlearnkitError(f"seed must be an integer, got {req.seed!r}")
 
 
 def _how_many(n: int, fraction: float | None, count: int | None) -> int:
