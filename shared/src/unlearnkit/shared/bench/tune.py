@@ -58,6 +58,7 @@ class TuneConfig:
     grids: dict | None = None  # method -> {param: [values]} or {kind: {param: [values]}}; None: built-in
     threads: int | None = None
     timeout: float | None = None
+    overwrite: bool = False  # allow a non-empty --out folder that no bench or tune made
 
 
 def load_grid(path: str | Path | None = None) -> dict:
@@ -118,7 +119,7 @@ def tune_methods(cfg: TuneConfig, log=print) -> dict:
     bench = Bench(BenchConfig(data=cfg.data, model=cfg.model, methods=cfg.methods, seeds=1, seed=cfg.seed,
                               device=cfg.device, out_dir=cfg.out_dir, data_root=cfg.data_root,
                               download=cfg.download, train=cfg.train, presets=False, mia=False,
-                              threads=cfg.threads, timeout=cfg.timeout), log=log)
+                              threads=cfg.threads, timeout=cfg.timeout, overwrite=cfg.overwrite), log=log)
     out = Path(cfg.out_dir)
     with BenchLock(out):
         apply_threads(bench.threads)
