@@ -313,6 +313,9 @@ def tune(
     data: DataOpt = "digits",
     model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
     seed: Annotated[int, seed_option("Seed of the original and the runs (>= 0).")] = 0,
+    seeds: Annotated[int, typer.Option(help="Evaluate every grid point with N seeds (each its own original) and "
+                                            "apply the rule to the mean; a point failing on any seed is out.",
+                                       callback=check_positive_int)] = 1,
     epochs: Annotated[int | None, epochs_option("Epochs of the original model (>= 1).")] = None,
     grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: list of values} (default: built-in).")
                     ] = None,
@@ -330,7 +333,7 @@ def tune(
 
     cfg = TuneConfig(data=data, model=model, requests=tuple(request_specs) if request_specs else None,
                      methods=tuple(m.strip() for m in methods.split(",")) if methods else None, seed=seed,
-                     device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
+                     seeds=seeds, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                      download=download, train={"epochs": epochs} if epochs else {},
                      grids=load_grid(grid) if grid else None, threads=threads, timeout=timeout,
                      overwrite=overwrite)
