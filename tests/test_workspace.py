@@ -50,7 +50,7 @@ def test_bench_compares_methods_from_several_packages(tmp_path):
     from unlearnkit.shared.bench import BenchConfig, run_bench
 
     cfg = BenchConfig(model="lenet5", requests=("class:3",), methods=("rl", "naive_ps", "scar", "spkd"),
-                      out_dir=str(tmp_path), train={"epochs": 4}, device="cpu", progress=False,
+                      out_dir=str(tmp_path), train={"epochs": 4}, device="cpu", progress=False, seeds=1,
                       params={"rl": {"epochs": 1}, "spkd": {"epochs": 1}})
     results = run_bench(cfg, log=lambda m: None)
     rows = {r["method"]: r for r in results["tables"][0]["rows"]}

@@ -54,3 +54,16 @@ def test_grids_and_shipped_presets():
     presets = json.loads((HERE / "digits.json").read_text())["methods"]
     assert "ft" in presets and preset_params("digits", "ft", "class") == presets["ft"]["class"]
     assert preset_params("no-such-data", "ft", "class") == {}
+
+
+def test_multi_seed_points_are_averaged_and_a_failure_on_any_seed_rules_the_point_out():
+    from unlearnkit.shared.bench.tune import _mean_row
+
+    a, b = _row(0, 90, 98, 88, 12.0, 95), _row(0, 100, 96, 86, 6.0, 93)
+    mean = _mean_row([a, b])
+    assert mean["status"] == "ok" and mean["UA"] == 95 and mean["TA_forget"] == 9.0 and len(mean["per_seed"]) == 2
+    knife = _mean_row([_row(1, 100, 97, 90, 0.0, 95), {"params": {"i": 1}, "status": "failed", "note": "diverged"}])
+    assert knife["status"] == "failed"
+    # The rule on the means: the knife-edge point that diverged on one seed is out, the stable one is chosen.
+    pick = choose([mean, knife], "class", num_classes=10, original_ra=100.0)
+    assert pick["index"] == 0 and pick["meets_rule"]

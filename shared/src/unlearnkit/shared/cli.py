@@ -17,6 +17,7 @@ from .cli_options import (
     check_fraction,
     check_nonneg_float,
     check_nonneg_int,
+    check_positive_float,
     check_positive_int,
     check_unit_interval,
     checkpoint_option,
@@ -251,8 +252,8 @@ def _params(items: list[str] | None, nested: bool = False) -> dict:
     return parse_key_values(items, nested)
 
 
-ThreadsOpt = Annotated[int | None, typer.Option(
-    help="torch CPU threads (default: 1 for small models on the CPU, else one per core).")]
+ThreadsOpt = Annotated[int | None, threads_option(
+    "torch CPU threads (>= 1; default: 1 for small models on the CPU, else one per core).")]
 
 
 @app.command()
@@ -265,10 +266,10 @@ def bench(
         "(repeatable; default: class:3 and random:0.1).")] = None,
     data: DataOpt = "digits",
     model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
-    seeds: Annotated[int, typer.Option(help="Repeat original, retrain and every method with N seeds; "
-                                            "report mean ± std.")] = 3,
-    seed: Annotated[int, typer.Option(help="First seed.")] = 0,
-    epochs: Annotated[int | None, typer.Option(help="Epochs of the original / retrained models.")] = None,
+    seeds: Annotated[int, typer.Option(help="Repeat original, retrain and every method with N seeds (>= 1); "
+                                            "report mean ± std.", callback=check_positive_int)] = 3,
+    seed: Annotated[int, seed_option("First seed (>= 0).")] = 0,
+    epochs: Annotated[int | None, epochs_option("Epochs of the original / retrained models (>= 1).")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="method.key=value (repeatable; "
                                                     "overrides the data set's tuned presets).")] = None,
     no_presets: Annotated[bool, typer.Option("--no-presets", help="Use the methods' own defaults, not the "
@@ -277,10 +278,15 @@ def bench(
     ulira: Annotated[int, typer.Option(help="U-LiRA per-example attack with N shadow originals and N shadow "
                                             "retrains per request (opt-in: costs 2N extra trainings).")] = 0,
     threads: ThreadsOpt = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per method run before it is stopped.")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Runs at a time, each its own process (default: cores / "
+                                                  "threads on CPU, 1 on GPU).", callback=check_positive_int)] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per method run before it is stopped.",
+                                                  callback=check_positive_float)] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
+    overwrite: Annotated[bool, overwrite_option("Write into an --out folder that is not a bench folder (a bench "
+                                                "folder is resumed without it).")] = False,
 ):
     """BENCH every registered method (all installed packages) on the same requests against retrain."""
     from .bench import BenchConfig, print_tables, run_bench
@@ -291,7 +297,7 @@ def bench(
                       seed=seed, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                       download=download, train={"epochs": epochs} if epochs else {},
                       params=_params(param, nested=True), presets=not no_presets, mia=not no_mia, ulira=ulira,
-                      threads=threads, timeout=timeout)
+                      threads=threads, jobs=jobs, timeout=timeout, overwrite=overwrite)
     results = run_bench(cfg, log=lambda msg: typer.echo(msg, err=True))
     print_tables(results)
     typer.echo(f"results: {out}/results.json, results.csv, results.md, results.png")
@@ -306,24 +312,31 @@ def tune(
         "--request", help="Requests to tune for, one per kind (default: class:3 and random:0.1).")] = None,
     data: DataOpt = "digits",
     model: Annotated[str, typer.Option(help="Model name.")] = "lenet5",
-    seed: Annotated[int, typer.Option(help="Seed of the original and the runs.")] = 0,
-    epochs: Annotated[int | None, typer.Option(help="Epochs of the original model.")] = None,
-    grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: [values]} (default: built-in).")
+    seed: Annotated[int, seed_option("Seed of the original and the runs (>= 0).")] = 0,
+    seeds: Annotated[int, typer.Option(help="Evaluate every grid point with N seeds (each its own original) and "
+                                            "apply the rule to the mean; a point failing on any seed is out.",
+                                       callback=check_positive_int)] = 1,
+    epochs: Annotated[int | None, epochs_option("Epochs of the original model (>= 1).")] = None,
+    grid: Annotated[Path | None, typer.Option(help="JSON: method -> {param: list of values} (default: built-in).")
                     ] = None,
     threads: ThreadsOpt = None,
-    timeout: Annotated[float | None, typer.Option(help="Seconds per run before it is stopped.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per run before it is stopped.",
+                                                  callback=check_positive_float)] = None,
     data_root: RootOpt = None,
     download: DownloadOpt = False,
     device: DeviceOpt = "auto",
+    overwrite: Annotated[bool, overwrite_option("Write into an --out folder that is not a tune folder (a tune "
+                                                "folder is resumed without it).")] = False,
 ):
     """TUNE each method's defaults per request kind without ever looking at a retrained model."""
     from .bench.tune import TuneConfig, load_grid, tune_methods
 
     cfg = TuneConfig(data=data, model=model, requests=tuple(request_specs) if request_specs else None,
                      methods=tuple(m.strip() for m in methods.split(",")) if methods else None, seed=seed,
-                     device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
+                     seeds=seeds, device=device, out_dir=str(out), data_root=str(data_root) if data_root else None,
                      download=download, train={"epochs": epochs} if epochs else {},
-                     grids=load_grid(grid) if grid else None, threads=threads, timeout=timeout)
+                     grids=load_grid(grid) if grid else None, threads=threads, timeout=timeout,
+                     overwrite=overwrite)
     result = tune_methods(cfg, log=lambda msg: typer.echo(msg, err=True))
     for method, kinds in result["chosen"].items():
         for kind, choice in kinds.items():

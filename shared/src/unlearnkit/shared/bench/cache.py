@@ -65,6 +65,18 @@ def read_record(path: Path, key: str, log=print) -> RunRecord | None:
     return rec
 
 
+def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, what: str = "bench") -> None:
+    """A bench writes into its own folder: a new or empty one, or one an earlier bench made (it resumes).
+    Any other non-empty folder (``--out ~/Documents`` by mistake) needs ``overwrite``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UnlearnkitError(f"--out {out} is a file, expected a folder")
+    if overwrite or not out.exists() or (out / ".bench.lock").exists() or not any(out.iterdir()):
+        return
+    raise UnlearnkitError(f"--out {out} is not empty and not a {what} folder; choose another folder or pass "
+                          "--overwrite to write into it")
+
+
 class BenchLock:
     """One bench per output folder: an exclusive ``flock`` on ``<out>/.bench.lock``.
 

@@ -31,6 +31,7 @@ class MethodJob:
 
 def bench_metrics(model, splits: Splits, device, seed: int, mia: bool = True, shadows=None) -> dict[str, float]:
     """UA/RA/TA (+ TA_forget/TA_retain for class requests), MIA, and the opt-in U-LiRA column."""
+    _check_finite(model, splits, device)
     metrics = evaluate_unlearning(model, splits, device, mia=mia, seed=seed)
     if shadows is not None:
         from ..metrics import ulira_attack
@@ -38,6 +39,16 @@ def bench_metrics(model, splits: Splits, device, seed: int, mia: bool = True, sh
         res = ulira_attack(model, shadows[0], shadows[1], splits.forget, device=device)
         metrics["ULiRA"] = float(res["target_in_rate"])  # % of forget samples the target still looks "in" on
     return metrics
+
+
+def _check_finite(model, splits: Splits, device) -> None:
+    """A diverged model (NaN/inf outputs) is reported as such, not as a metric's confusing failure."""
+    from ..errors import UnlearnkitError
+    from ..inference import predict
+
+    logits, _ = predict(model, splits.forget, device=device)
+    if not torch.isfinite(logits).all():
+        raise UnlearnkitError("the unlearned model diverged (non-finite outputs)")
 
 
 def run_method_job(job: MethodJob) -> dict:

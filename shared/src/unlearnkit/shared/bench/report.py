@@ -74,7 +74,10 @@ def print_tables(results: dict, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # a file or a pipe: rich would assume 80 columns and cut cells
+            console = Console(width=100)
     cols = _columns(results)
     for table in results["tables"]:
         caption = "\n".join(filter(None, [_seeds_note(results), _caption(table)]))

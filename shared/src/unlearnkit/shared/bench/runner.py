@@ -31,7 +31,7 @@ from ..threads import apply_threads, choose_jobs, choose_threads
 from ..train import TrainConfig
 from ..versions import environment, installed_versions
 from ..workflows import DataBundle, default_config, load_data, resolve_device, splits_for
-from .cache import SCHEMA, BenchLock, RunRecord, key_of, read_record, write_record
+from .cache import SCHEMA, BenchLock, RunRecord, check_out_dir, key_of, read_record, write_record
 from .jobs import MethodJob, TrainJob, bench_metrics, run_method_job, run_train_job
 from .presets import preset_params
 from .requests import DEFAULT_REQUESTS, parse_request
@@ -60,6 +60,7 @@ class BenchConfig:
     jobs: int | None = None  # runs at a time (each its own process); None: cores // threads on CPU, 1 on GPU
     timeout: float | None = None  # seconds per method run; None: no limit
     progress: bool | None = None
+    overwrite: bool = False  # allow a non-empty --out folder that no bench made
 
 
 def _hash(obj: Any) -> str:
@@ -71,6 +72,7 @@ class Bench:
         self.cfg = cfg
         self.log = log
         self.out = Path(cfg.out_dir)
+        check_out_dir(self.out, cfg.overwrite)  # before any work
         self.device = resolve_device(cfg.device)
         self.threads = choose_threads(cfg.threads, str(self.device), cfg.model)
         self.jobs = choose_jobs(cfg.jobs, str(self.device), self.threads)
@@ -281,7 +283,8 @@ class Bench:
         job_request, seed = job.request, job.seed
         if isinstance(res, IsolatedError):  # one broken method must not lose the others' results; retried next time
             self.log(f"  {name} (seed {seed}) failed: {res}")
-            return RunRecord(name, job_request.checksum, seed, {}, {}, status="failed", note=str(res)[:300], key=key,
+            note = str(res).split(" failed: ", 1)[-1].removeprefix("UnlearnkitError: ")  # the cause, short
+            return RunRecord(name, job_request.checksum, seed, {}, {}, status="failed", note=note[:300], key=key,
                              params=overrides)
         rte = {**res.value["rte"], "run_seconds": res.seconds, "run_cpu_seconds": res.cpu_seconds}
         self.log(f"  {name} ({job_request.kind}, seed {seed}): {rte['seconds']:.2f} s")

@@ -14,6 +14,9 @@ forget / retain sets and held-out test data:
   the original's, choose the one whose forget-set accuracy is closest to its held-out test accuracy (a
   model that never saw the forget samples treats them like test samples); ties go to the higher RA, then
   the cheaper point.
+- ``--seeds N`` evaluates every point with N seeds (each seed's own original) and applies the rule to the
+  mean; a point that fails or diverges on any seed is out, so a knife-edge setting that only works on one
+  seed is not chosen.
 - When no point meets the rule, the closest one is chosen (class: lowest ``TA_forget``; random: highest RA)
   and ``meets_rule`` is False: the report says so, with the grid's numbers.
 
@@ -50,6 +53,7 @@ class TuneConfig:
     requests: tuple[str, ...] | None = None  # one per kind; None: DEFAULT_REQUESTS
     methods: tuple[str, ...] | None = None
     seed: int = 0
+    seeds: int = 1  # evaluate each point with seeds seed .. seed+seeds-1 and apply the rule to the mean
     device: str | None = None
     out_dir: str = "tune-out"
     data_root: str | None = None
@@ -58,6 +62,7 @@ class TuneConfig:
     grids: dict | None = None  # method -> {param: [values]} or {kind: {param: [values]}}; None: built-in
     threads: int | None = None
     timeout: float | None = None
+    overwrite: bool = False  # allow a non-empty --out folder that no bench or tune made
 
 
 def load_grid(path: str | Path | None = None) -> dict:
@@ -118,33 +123,40 @@ def tune_methods(cfg: TuneConfig, log=print) -> dict:
     bench = Bench(BenchConfig(data=cfg.data, model=cfg.model, methods=cfg.methods, seeds=1, seed=cfg.seed,
                               device=cfg.device, out_dir=cfg.out_dir, data_root=cfg.data_root,
                               download=cfg.download, train=cfg.train, presets=False, mia=False,
-                              threads=cfg.threads, timeout=cfg.timeout), log=log)
+                              threads=cfg.threads, timeout=cfg.timeout, overwrite=cfg.overwrite), log=log)
     out = Path(cfg.out_dir)
     with BenchLock(out):
         apply_threads(bench.threads)
         names = bench.method_names()
         requests = [parse_request(s, bench.data.train, seed=cfg.seed) for s in (cfg.requests or DEFAULT_REQUESTS)]
-        model, meta, orig_path = bench.original(cfg.seed)  # the only model tune ever trains or reads
+        seeds = [cfg.seed + i for i in range(cfg.seeds)]
+        originals = {sd: bench.original(sd) for sd in seeds}  # the only models tune ever trains or reads
+        model, meta, _ = originals[cfg.seed]
         chosen: dict[str, dict] = {}
         table: dict[str, dict] = {}
         for request in requests:
             splits = splits_for(request, bench.data)
-            original = bench_metrics(model, splits, bench.device, cfg.seed, mia=False)
+            original = _mean_row([{"params": {}, "status": "ok",
+                                   **bench_metrics(originals[sd][0], splits, bench.device, sd, mia=False)}
+                                  for sd in seeds])
             ctx = UnlearnContext.from_splits(splits, request, model, device=bench.device, seed=cfg.seed, meta=meta,
                                              progress=False)
             log(f"{request.describe()}: original RA {original['RA']:.2f}, TA {original['TA']:.2f}")
-            todo = []  # (method, point, cached row or None, job, path, key)
+            todo = []  # (method, point index, cached row or None, job, path, key), one per seed
             for name in names:
                 if get_method(name).applicable(ctx)[0]:
-                    todo += [(name, *_point(bench, name, p, request, orig_path, out, log))
-                             for p in grid_points(grids.get(name, {}), request.kind)]
-            missing = [t for t in todo if t[1] is None]
-            rows = bench._parallel(run_method_job, [t[2] for t in missing],
-                                   lambda j, res, m=missing: _finish(m[j][0], *m[j][2:], res, log),
+                    for i, p in enumerate(grid_points(grids.get(name, {}), request.kind)):
+                        todo += [(name, i, *_point(bench, name, p, request, originals[sd][2], out, log, sd))
+                                 for sd in seeds]
+            missing = [t for t in todo if t[2] is None]
+            rows = bench._parallel(run_method_job, [t[3] for t in missing],
+                                   lambda j, res, m=missing: _finish(m[j][0], *m[j][3:], res, log),
                                    timeout=cfg.timeout)
-            rows_by_method: dict[str, list] = {}
-            for name, row, *_ in todo:
-                rows_by_method.setdefault(name, []).append(row if row is not None else rows.pop(0))
+            per_point: dict[str, dict[int, list]] = {}
+            for name, i, row, *_ in todo:
+                per_point.setdefault(name, {}).setdefault(i, []).append(row if row is not None else rows.pop(0))
+            rows_by_method = {name: [_mean_row(seed_rows) for _, seed_rows in sorted(points.items())]
+                              for name, points in per_point.items()}
             for name, rows in rows_by_method.items():
                 choice = choose(rows, request.kind, ctx.num_classes, original["RA"])
                 chosen.setdefault(name, {})[request.kind] = choice
@@ -153,7 +165,7 @@ def tune_methods(cfg: TuneConfig, log=print) -> dict:
                 log(f"  {name} {request.kind}: {choice['params']}{flag}")
         result = {"rule": __doc__, "ra_slack": RA_SLACK, "chosen": chosen, "grid": table,
                   "meta": {**environment(), "threads": bench.threads, "device": str(bench.device), "data": cfg.data,
-                           "model": cfg.model, "seed": cfg.seed, "train_config": bench.train_cfg.to_dict(),
+                           "model": cfg.model, "seed": cfg.seed, "seeds": seeds, "train_config": bench.train_cfg.to_dict(),
                            "requests": {r.kind: r.describe() for r in requests}}}
         save_json(out / "tune.json", result)
     return result
@@ -168,18 +180,30 @@ def presets_from(result: dict, command: str = "") -> dict:
             "_rule_not_met": {m: k for m, k in unmet.items() if k}, "methods": methods}
 
 
-def _point(bench, name: str, point: dict, request, orig_path: Path, out: Path, log):
+def _mean_row(rows: list[dict]) -> dict:
+    """One grid point over its seeds: the mean of each metric, or failed when any seed failed."""
+    failed = [r for r in rows if r.get("status", "ok") != "ok"]
+    if failed:
+        return {**failed[0], "status": "failed", "failed_seeds": len(failed)}
+    keys = [k for k in ("UA", "RA", "TA", "TA_forget", "TA_retain", "seconds") if all(r.get(k) is not None for r in rows)]
+    out = {"params": rows[0]["params"], "status": "ok", **{k: sum(r[k] for r in rows) / len(rows) for k in keys}}
+    if len(rows) > 1:
+        out["per_seed"] = [{k: r[k] for k in keys} for r in rows]
+    return out
+
+
+def _point(bench, name: str, point: dict, request, orig_path: Path, out: Path, log, seed: int):
     """``(row, None, path, key)`` when the point is cached, else ``(None, job, path, key)``."""
     spec = get_method(name)
     params = spec.make_params(point)
     params_dict = asdict(params) if is_dataclass(params) else {}
     key = key_of({"tune": name, "params": params_dict, "req": request.checksum, "original": orig_path.name,
-                  "seed": bench.cfg.seed, **bench.env_key()})
+                  "seed": seed, **bench.env_key()})
     path = out / "runs" / request.short_id / f"{name}-{key}.json"
     rec = read_record(path, key, log)
     if rec is not None:
         return _row(rec, point, log), None, path, key
-    job = MethodJob(method=name, params=point, seed=bench.cfg.seed, data=bench.cfg.data, original=str(orig_path),
+    job = MethodJob(method=name, params=point, seed=seed, data=bench.cfg.data, original=str(orig_path),
                     request=request, device=str(bench.device), data_root=bench.cfg.data_root, mia=False)
     return None, job, path, key
 
