@@ -137,6 +137,7 @@ def test_killed_overwrite_run_keeps_the_finished_model(work):
     """A real process, killed with SIGKILL after its first epoch: the finished model.pt stays as it was."""
     model = work / "model.pt"
     shutil.copy(work / "orig.pt", model)
+    (work / "model.log.jsonl").write_text('{"epoch": 0, "loss": 1.0}\n')  # the finished run's epoch log
     before = md5_tree(work)
     env = {**os.environ, "UNLEARNKIT_EPOCH_DELAY": "30", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "unlearnkit.shared.cli", "train", "--out", str(model),

@@ -157,11 +157,14 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
         splits = make_splits(request, data.train, data.test)
         train_set = data.train_aug.subset(splits.retain.source_indices)
     check_model_fits(model, train_set)
+    # The epoch log grows beside the partial checkpoint and replaces <out>.log.jsonl only with the finished
+    # model, so a killed --overwrite run leaves the previous run's log as intact as its checkpoint.
     log_path = out.with_suffix(".log.jsonl")
-    if log_path.exists() and not resume and dist.is_main():
-        log_path.unlink()
+    log_partial = Path(str(log_path) + ".partial")
+    if not resume and dist.is_main():
+        log_partial.unlink(missing_ok=True)
     result = fit(model, train_set, cfg, device=dev, checkpoint_path=out,
-                 resume=resume, log_path=log_path, progress=progress, meta=meta, description=description,
+                 resume=resume, log_path=log_partial, progress=progress, meta=meta, description=description,
                  eval_sets=None)
     # seconds: the epochs' own time, so that a resumed run reports what the whole training cost
     meta.update(train_config=cfg.to_dict(), epoch=cfg.epochs - 1, seconds=sum(h["seconds"] for h in result.history),
@@ -169,6 +172,8 @@ def train_model(data: DataBundle, model_name: str, cfg: TrainConfig, out: str | 
     if dist.is_main() and result.completed:
         save_model(out, model, meta=meta)  # the finished file, without the optimiser state
         partial.unlink(missing_ok=True)
+        if log_partial.exists():
+            os.replace(log_partial, log_path)
     dist.barrier()
     return model, meta, result
 
