@@ -6,7 +6,6 @@ before the command byte-identical afterwards (md5 of the whole folder).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,26 +23,11 @@ from unlearnkit.shared.checkpoint import read_checkpoint
 from unlearnkit.shared.cli import app
 from unlearnkit.shared.data.requests import _checksum
 from unlearnkit.shared.io import save_torch
+from unlearnkit.shared.testing import assert_refused, tree_md5
 
 runner = CliRunner()
-
-
-def md5_tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def refused(folder: Path, args: list, needle: str) -> str:
-    """Run the CLI and assert the hostile-input contract; returns the error line."""
-    before = md5_tree(folder)
-    res = runner.invoke(app, [str(a) for a in args])
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert res.exit_code == 2, res.output
-    assert len(lines) == 1 and lines[0].startswith("Error: "), res.output
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in res.output and "weights_only=False" not in res.output
-    assert md5_tree(folder) == before, "a pre-existing file changed"
-    return lines[0]
+md5_tree = tree_md5
+refused = partial(assert_refused, app, runner=runner)
 
 
 @pytest.fixture(scope="module")

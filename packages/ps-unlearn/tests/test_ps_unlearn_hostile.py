@@ -3,7 +3,6 @@ naming the bad value, no traceback, and every file that existed before is byte-i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -11,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,26 +19,11 @@ from typer.testing import CliRunner
 from unlearnkit.ps_unlearn.cli import app
 from unlearnkit.shared.checkpoint import load_model, save_model
 from unlearnkit.shared.data import ForgetRequest, load_dataset
+from unlearnkit.shared.testing import assert_refused, tree_md5
 
 runner = CliRunner()
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def refused(folder: Path, args: list, *needles: str) -> str:
-    before = _digest(folder)
-    res = runner.invoke(app, [str(a) for a in args])
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert res.exit_code == 2, res.output
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    assert "Traceback" not in res.output
-    assert _digest(folder) == before
-    return lines[0]
+_digest = tree_md5
+refused = partial(assert_refused, app, runner=runner)
 
 
 class _Evil:

@@ -3,7 +3,6 @@ traceback, and leaves every file in the folder byte-identical (no output, no tem
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -13,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,29 +20,13 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 from unlearnkit.scar.cli import app
+from unlearnkit.shared.testing import assert_refused, tree_md5
 
 runner = CliRunner()
+snapshot = tree_md5
+refused = partial(assert_refused, app, runner=runner)
 QUICK = ["--no-mia", "--surrogate", "noise", "--surrogate-quantity", "1", "--epochs", "2", "--device", "cpu",
          "--quiet"]
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def refused(root: Path, args: list, *needles: str) -> str:
-    """Run, and check the policy: exit 2, one `Error:` line naming the value, nothing changed under root."""
-    before = snapshot(root)
-    r = runner.invoke(app, [str(a) for a in args])
-    lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert r.exit_code == 2, r.output
-    assert len(lines) == 1 and lines[0].startswith("Error:"), r.output
-    assert "Traceback" not in r.output
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    assert snapshot(root) == before, "files changed by a refused command"
-    return lines[0]
 
 
 @pytest.fixture()

@@ -3,38 +3,23 @@ naming the bad value, no traceback, and leaves every file in the folder byte-ide
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import pickle
 import tarfile
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
+from unlearnkit.shared.testing import assert_refused, tree_md5
 from unlearnkit.slug.cli import app
 
 runner = CliRunner()
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def refused(root: Path, args: list, *needles: str) -> str:
-    before = snapshot(root)
-    r = runner.invoke(app, [str(a) for a in args])
-    lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert r.exit_code == 2, r.output
-    assert len(lines) == 1 and lines[0].startswith("Error:"), r.output
-    assert "Traceback" not in r.output
-    for n in needles:
-        assert n in lines[0], (n, lines[0])
-    assert snapshot(root) == before, "files changed by a refused command"
-    return lines[0]
+snapshot = tree_md5
+refused = partial(assert_refused, app, runner=runner)
 
 
 def _png(seed: int) -> bytes:

@@ -3,7 +3,6 @@ line naming the bad value, no traceback, and every file that existed before is b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -11,33 +10,19 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
+from unlearnkit.shared.testing import assert_refused, tree_md5
 from unlearnkit.spkd_transfer.cli import app
 
 runner = CliRunner()
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def refused(folder: Path, args: list, *needles: str) -> str:
-    before = _digest(folder)
-    res = runner.invoke(app, [str(a) for a in args])
-    lines = [ln for ln in res.output.splitlines() if ln.strip()]
-    assert res.exit_code == 2, res.output
-    assert len(lines) == 1 and lines[0].startswith("Error:"), res.output
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    assert "Traceback" not in res.output
-    assert _digest(folder) == before
-    return lines[0]
+_digest = tree_md5
+refused = partial(assert_refused, app, runner=runner)
 
 
 class _Evil:
