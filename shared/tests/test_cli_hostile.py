@@ -23,7 +23,7 @@ from unlearnkit.shared.checkpoint import read_checkpoint
 from unlearnkit.shared.cli import app
 from unlearnkit.shared.data.requests import _checksum
 from unlearnkit.shared.io import save_torch
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 
 runner = CliRunner()
 md5_tree = tree_md5
@@ -259,11 +259,6 @@ def test_class_request_that_does_not_hold_its_class_is_refused(work, digits):
 # -- hostile and broken checkpoints -------------------------------------------------------------------------
 
 
-class _Evil:
-    def __reduce__(self):
-        return (os.system, ("echo pwned > pwned.txt",))
-
-
 def _forge_ckpt(work: Path, name: str, mutate) -> Path:
     ckpt = read_checkpoint(work / "orig.pt")
     mutate(ckpt)
@@ -272,14 +267,14 @@ def _forge_ckpt(work: Path, name: str, mutate) -> Path:
 
 
 def test_hostile_pickle_is_refused_naming_the_global(work):
-    torch.save({"format": "unlearnkit.model/1", "state_dict": _Evil()}, work / "evil.pt")
+    torch.save({"format": "unlearnkit.model/1", "state_dict": HostilePickle(work / "pwned.txt")}, work / "evil.pt")
     for cmd in (["evaluate", "--checkpoint", work / "evil.pt", "--request", work / "req.json"],
                 ["retrain", "--request", work / "req.json", "--checkpoint", work / "evil.pt", "--out", work / "r.pt"],
                 ["unlearn", "--method", "ft", "--checkpoint", work / "evil.pt", "--request", work / "req.json",
                  "--out", work / "u.pt"]):
         line = refused(work, cmd, "references posix.system, which weights-only loading does not allow")
         assert line.startswith("Error: refused: the pickle in")
-    assert not (Path.cwd() / "pwned.txt").exists()
+    assert not (work / "pwned.txt").exists()
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, not torch", b"PK\x03\x04truncated"])

@@ -11,30 +11,19 @@ import subprocess
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import pytest
 import torch
 from typer.testing import CliRunner
 from unlearnkit.lmeraser.cli import app
 from unlearnkit.lmeraser.state import LMEraserState
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 
 from .conftest import CLI_FAST
 
 runner = CliRunner()
 _digest = tree_md5
 refused = partial(assert_refused, app, runner=runner)
-
-
-class _Evil:
-    """Unpickling this runs a shell command: exactly what a checkpoint must never be able to do."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture()
@@ -71,7 +60,7 @@ def test_train_outputs_are_checked_before_work(case):
 def test_hostile_and_misfit_backbone_weights(case):
     folder, _, data = case
     marker = folder / "pwned"
-    torch.save({"state_dict": _Evil(marker)}, folder / "evil.pth")
+    torch.save({"state_dict": HostilePickle(marker)}, folder / "evil.pth")
     refused(folder, ["train", "--out", folder / "new.pt", *data, *CLI_FAST, "--checkpoint", folder / "evil.pth"],
             "evil.pth")
     assert not marker.exists()
@@ -97,7 +86,7 @@ def test_erase_never_writes_over_its_inputs(case):
 def test_erase_hostile_checkpoints(case):
     folder, _, _ = case
     marker = folder / "pwned"
-    torch.save({"format": "unlearnkit.lmeraser/1", "x": _Evil(marker)}, folder / "evil.pt")
+    torch.save({"format": "unlearnkit.lmeraser/1", "x": HostilePickle(marker)}, folder / "evil.pt")
     data = (folder / "lm.pt").read_bytes()
     (folder / "cut.pt").write_bytes(data[: len(data) // 2])
     torch.save({"format": "unlearnkit.lmeraser/1", "config": {}}, folder / "forged.pt")

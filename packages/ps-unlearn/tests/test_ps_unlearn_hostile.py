@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from functools import partial
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,19 +18,11 @@ from typer.testing import CliRunner
 from unlearnkit.ps_unlearn.cli import app
 from unlearnkit.shared.checkpoint import load_model, save_model
 from unlearnkit.shared.data import ForgetRequest, load_dataset
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 
 runner = CliRunner()
 _digest = tree_md5
 refused = partial(assert_refused, app, runner=runner)
-
-
-class _Evil:
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture()
@@ -89,7 +80,7 @@ def test_reference_must_be_retrained_for_the_same_request(case, tmp_path_factory
 def test_hostile_and_damaged_checkpoints(case):
     folder, _ = case
     marker = folder / "pwned"
-    torch.save({"state_dict": _Evil(marker)}, folder / "evil.pt")
+    torch.save({"state_dict": HostilePickle(marker)}, folder / "evil.pt")
     data = (folder / "original.pt").read_bytes()
     (folder / "cut.pt").write_bytes(data[: len(data) // 3])
     ckpt = torch.load(folder / "original.pt", weights_only=True)

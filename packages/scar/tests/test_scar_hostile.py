@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 from unlearnkit.scar.cli import app
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 
 runner = CliRunner()
 snapshot = tree_md5
@@ -36,11 +36,6 @@ def work(tmp_path, original_ckpt):
     runner.invoke(app, ["sample-forget", "--out", str(tmp_path / "forget.json"), "--count", "30"])
     (tmp_path / "res.json").write_text("{}")
     return tmp_path
-
-
-class _Evil:
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.mark.parametrize("flag,value,needle", [
@@ -97,8 +92,7 @@ def test_forged_request_and_hostile_checkpoints(work):
     refused(work, ["unlearn", "--checkpoint", work / "garbage.pt", "--classes", "3", "--out", work / "n.json",
                    *QUICK], "garbage.pt")
     marker = work / "pwned"
-    evil = _Evil()
-    evil.marker = marker
+    evil = HostilePickle(marker)
     buf = io.BytesIO()
     torch.save({"model": evil}, buf, pickle_protocol=pickle.HIGHEST_PROTOCOL)
     (work / "evil.pt").write_bytes(buf.getvalue())

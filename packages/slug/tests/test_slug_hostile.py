@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 from typer.testing import CliRunner
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 from unlearnkit.slug.cli import app
 
 runner = CliRunner()
@@ -34,11 +34,6 @@ def _tar(path: Path, members: list[tuple[str, bytes]]) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-
-
-class _Evil:
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture()
@@ -126,8 +121,7 @@ def test_outputs_and_hostile_models_before_any_work(work):
                    work / "m.safetensors", *ck], "nope")
     # models: random bytes, a pickle that would run a command, a safetensors file with a bogus config
     (work / "garbage.safetensors").write_bytes(os.urandom(300))
-    evil = _Evil()
-    evil.marker = work / "pwned"
+    evil = HostilePickle(work / "pwned")
     buf = io.BytesIO()
     torch.save({"state": evil}, buf, pickle_protocol=pickle.HIGHEST_PROTOCOL)
     (work / "evil.safetensors").write_bytes(buf.getvalue())

@@ -17,20 +17,12 @@ import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
-from unlearnkit.shared.testing import assert_refused, tree_md5
+from unlearnkit.shared.testing import HostilePickle, assert_refused, tree_md5
 from unlearnkit.spkd_transfer.cli import app
 
 runner = CliRunner()
 _digest = tree_md5
 refused = partial(assert_refused, app, runner=runner)
-
-
-class _Evil:
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture()
@@ -81,7 +73,7 @@ def test_forget_reference_and_teacher_must_match_the_request(case, tmp_path_fact
 
 def test_hostile_and_damaged_files(case):
     marker = case / "pwned"
-    torch.save({"state_dict": _Evil(marker)}, case / "evil.pt")
+    torch.save({"state_dict": HostilePickle(marker)}, case / "evil.pt")
     data = (case / "original.pt").read_bytes()
     (case / "cut.pt").write_bytes(data[: len(data) // 2])
     ckpt = torch.load(case / "original.pt", weights_only=True)

@@ -35,3 +35,19 @@ def assert_refused(app: Any, folder: str | Path, args: Sequence[Any], *needles: 
     assert "Traceback" not in res.output and "weights_only=False" not in res.output, res.output
     assert tree_md5(folder) == before, "a pre-existing file changed"
     return lines[0]
+
+
+class HostilePickle:
+    """An object whose unpickling runs ``touch marker``: what a checkpoint must never be able to do.
+
+    Save it inside a torch file (``torch.save({"state_dict": HostilePickle(p)}, f)``); a safe loader refuses
+    the file and ``marker`` never appears.
+    """
+
+    def __init__(self, marker: str | Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
