@@ -100,6 +100,9 @@ def test_published_flag_names_still_work(digits_run, tmp_path):
     assert result.exit_code == 0, result.output
     help_text = runner.invoke(app, ["ps", "--help"]).output
     assert "--data" in help_text and "--model-type" not in help_text and "--out-dir" not in help_text
+    # train has one epoch count: the vocabulary's --epochs reaches it (and is validated like it)
+    result = runner.invoke(app, ["train", "--epochs", "0", "--out", str(tmp_path / "never")])
+    assert result.exit_code == 2 and "'--train-epochs': 0 is not allowed" in result.output
 
 
 def test_naive_without_init_weights_explains(digits_run, tmp_path):

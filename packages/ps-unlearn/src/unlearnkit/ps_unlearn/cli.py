@@ -70,7 +70,7 @@ def _aliases_for(*flags: str) -> dict[str, str]:
 
 
 COMMON = ("--data", "--out", "--data-root")
-TRAIN_ALIASES = _aliases_for(*COMMON, "--train-epochs")
+TRAIN_ALIASES = {**_aliases_for(*COMMON, "--train-epochs"), "--epochs": "--train-epochs"}  # train has no other epochs
 NAIVE_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size")
 PS_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size", "--stop-at")
 RUN_ALIASES = _aliases_for(*COMMON, "--classes", "--request", "--reference", "--batch-size", "--stop-at",
